@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable2Step, Ownable} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ICoordinator} from "../interfaces/ICoordinator.sol";
+import {IConsumer} from "../interfaces/IConsumer.sol";
+import {IRandomness} from "../interfaces/IRandomness.sol";
+import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {IContainerRegistry} from "../interfaces/IContainerRegistry.sol";
+import {Intervals} from "../libraries/Intervals.sol";
+import {Escrow} from "./Escrow.sol";
+import {Inbox} from "./Inbox.sol";
+import {DelegatedSubscriptions} from "./DelegatedSubscriptions.sol";
+
+/// @title Coordinator
+/// @notice Subscriptions, interval requests and their assignment to staked nodes, and delivery. Instead of letting
+/// nodes race, each requested interval is assigned to `redundancy` nodes by stake-weighted random choice, drawn from
+/// randomness fixed only after the request; an assigned node that misses its deadline loses the slot to another
+/// node and pays a liveness penalty from its bond. Consumer money sits in the Escrow part of this contract.
+contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Ownable2Step {
+    /// @notice Gas the `getContainerInputs` view may use when an interval is requested.
+    uint256 public constant INPUTS_GAS_LIMIT = 500_000;
+    uint256 public constant MAX_INPUTS_BYTES = 16_384;
+    /// @dev Gas kept back for the work after the callback returns.
+    uint256 private constant CALLBACK_RESERVE = 12_000;
+
+    IRandomness public immutable randomness;
+    INodeRegistry public immutable registry;
+    IContainerRegistry public immutable containers;
+    Params public params;
+    uint64 public subscriptionCount;
+
+    mapping(uint64 subscriptionId => Subscription) private _subscriptions;
+    mapping(uint256 intervalKey => IntervalState) private _intervals;
+    mapping(uint256 intervalKey => bytes32) private _intervalInputs;
+    mapping(uint256 intervalKey => mapping(uint16 slot => Slot)) private _slots;
+
+    constructor(
+        address owner_,
+        IRandomness randomness_,
+        INodeRegistry registry_,
+        IContainerRegistry containers_,
+        Params memory params_
+    ) Ownable(owner_) {
+        randomness = randomness_;
+        registry = registry_;
+        containers = containers_;
+        _setParams(params_);
+    }
+
+    // ---------------------------------------------------------------- consumers
+
+    /// @notice Creates a subscription owned by msg.sender and prepays `deposit` (as msg.value for ETH).
+    function createSubscription(SubscriptionParams calldata p, uint256 deposit)
+        external
+        payable
+        returns (uint64 subscriptionId)
+    {
+        subscriptionId = _createSubscription(msg.sender, p);
+        if (deposit != 0 || msg.value != 0) _fund(subscriptionId, p.paymentToken, deposit);
+    }
+
+    /// @notice One call for the common case: create, prepay and request the first interval.
+    function requestCompute(SubscriptionParams calldata p, uint256 deposit)
+        external
+        payable
+        returns (uint64 subscriptionId)
+    {
+        subscriptionId = _createSubscription(msg.sender, p);
+        if (deposit != 0 || msg.value != 0) _fund(subscriptionId, p.paymentToken, deposit);
+        _requestInterval(subscriptionId);
+    }
+
+    /// @notice Adds prepayment to any subscription; anyone may pay.
+    function fund(uint64 subscriptionId, uint256 amount) external payable nonReentrant {
+        _fund(subscriptionId, _existing(subscriptionId).paymentToken, amount);
+    }
+
+    /// @notice The owner takes back unlocked prepayment (credited, then withdrawn with `withdraw`).
+    function withdrawFunds(uint64 subscriptionId, uint256 amount) external {
+        Subscription storage s = _owned(subscriptionId);
+        _refundFree(subscriptionId, s.paymentToken, msg.sender, amount);
+    }
+
+    /// @notice Stops new intervals and refunds what is not locked. Intervals already requested stay deliverable:
+    /// their money is locked for the nodes working on them.
+    function cancelSubscription(uint64 subscriptionId) external {
+        Subscription storage s = _owned(subscriptionId);
+        if (s.cancelled) revert SubscriptionIsCancelled(subscriptionId);
+        s.cancelled = true;
+        uint256 refunded = _refundFree(subscriptionId, s.paymentToken, s.owner, type(uint256).max);
+        emit SubscriptionCancelled(subscriptionId, refunded);
+    }
+
+    /// @notice Requests the current interval: pins its inputs, locks its payment and draws a randomness round for
+    /// its assignment. Anyone may call (the consumer, a keeper, or a node that wants the work).
+    function requestInterval(uint64 subscriptionId) external returns (uint32) {
+        return _requestInterval(subscriptionId);
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    /// @notice Fills the interval's empty slots once its randomness is ready. Anyone may call; `deliver` does it
+    /// implicitly, so a node that previewed its assignment needs one transaction.
+    function assign(uint64 subscriptionId, uint32 interval) external {
+        _assign(subscriptionId, interval, _existing(subscriptionId));
+    }
+
+    /// @notice Delivers the result of msg.sender's assigned slot. The consumer callback runs with exactly the
+    /// subscription's gas limit; if it reverts the node is paid all the same.
+    function deliver(
+        uint64 subscriptionId,
+        uint32 interval,
+        bytes calldata input,
+        bytes calldata output,
+        bytes calldata proof
+    ) external nonReentrant {
+        Subscription storage s = _existing(subscriptionId);
+        uint256 key = _key(subscriptionId, interval);
+        IntervalState storage st = _intervals[key];
+        if (st.requestedAt == 0) revert IntervalNotRequested(subscriptionId, interval);
+        (uint16 slotIndex, bool found) = _findSlot(key, s.redundancy, msg.sender);
+        if (!found) {
+            _assign(subscriptionId, interval, s);
+            (slotIndex, found) = _findSlot(key, s.redundancy, msg.sender);
+            if (!found) revert NotAssigned(subscriptionId, interval, msg.sender);
+        }
+        Slot storage slot = _slots[key][slotIndex];
+        if (block.timestamp > slot.deadline) revert DeadlinePassed(subscriptionId, interval, slotIndex, slot.deadline);
+
+        // Effects before any external call.
+        st.delivered += 1;
+        address verifier = s.verifier;
+        if (verifier == address(0)) {
+            slot.status = SlotStatus.Paid;
+            if (s.paymentAmount != 0) {
+                _payLocked(subscriptionId, s.paymentToken, msg.sender, s.paymentAmount, params.feeBps, params.treasury);
+            }
+        } else {
+            slot.status = SlotStatus.Held;
+        }
+        if (s.lazy) _store(subscriptionId, interval, msg.sender, output, proof);
+        emit Delivered(subscriptionId, interval, slotIndex, msg.sender, keccak256(output));
+
+        if (verifier == address(0)) registry.releaseBond(msg.sender, params.jobBond);
+        if (!s.lazy) _callback(s, subscriptionId, interval, slotIndex, input, output, proof);
+    }
+
+    /// @notice Takes a slot from a node that missed its deadline: a liveness penalty from its bond goes to the
+    /// treasury, the rest of the bond is released, and the slot is reassigned with fresh randomness (after
+    /// `maxReassignments` the slot expires and its payment is unlocked).
+    function reassign(uint64 subscriptionId, uint32 interval, uint16 slotIndex) external {
+        Subscription storage s = _existing(subscriptionId);
+        uint256 key = _key(subscriptionId, interval);
+        Slot storage slot = _slotOf(key, s, subscriptionId, interval, slotIndex);
+        if (slot.status != SlotStatus.Assigned) {
+            revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
+        }
+        if (block.timestamp <= slot.deadline) {
+            revert DeadlineNotPassed(subscriptionId, interval, slotIndex, slot.deadline);
+        }
+        address missed = slot.node;
+        Params memory p = params;
+        IntervalState storage st = _intervals[key];
+        uint256 penalty = p.livenessPenalty < p.jobBond ? p.livenessPenalty : p.jobBond;
+        if (st.reassignments >= p.maxReassignments) {
+            _expire(s, subscriptionId, interval, slotIndex, slot);
+        } else {
+            st.reassignments += 1;
+            slot.status = SlotStatus.Empty;
+            slot.deadline = uint32(block.timestamp + p.deliveryWindow);
+            st.round = randomness.requestRound();
+            emit RandomnessRefreshed(subscriptionId, interval, st.round);
+        }
+        emit NodeReassigned(subscriptionId, interval, slotIndex, missed, penalty);
+        INodeRegistry.SlashShare[] memory shares = new INodeRegistry.SlashShare[](1);
+        shares[0] = INodeRegistry.SlashShare(p.treasury, penalty);
+        registry.slash(missed, p.jobBond, shares);
+    }
+
+    /// @notice Gives up a slot no eligible node could take before its deadline and unlocks its payment.
+    function expireSlot(uint64 subscriptionId, uint32 interval, uint16 slotIndex) external {
+        Subscription storage s = _existing(subscriptionId);
+        Slot storage slot = _slotOf(_key(subscriptionId, interval), s, subscriptionId, interval, slotIndex);
+        if (slot.status != SlotStatus.Empty) revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
+        if (block.timestamp <= slot.deadline) {
+            revert DeadlineNotPassed(subscriptionId, interval, slotIndex, slot.deadline);
+        }
+        _expire(s, subscriptionId, interval, slotIndex, slot);
+    }
+
+    // ---------------------------------------------------------------- verifiers
+
+    /// @notice The subscription's verifier releases a held payment to the node (and its job bond), or returns the
+    /// payment to the subscription. On refusal the job bond stays with the verifier, which slashes it or releases it
+    /// through the NodeRegistry, where it is an authorised slasher and bonder.
+    function settle(uint64 subscriptionId, uint32 interval, uint16 slotIndex, bool pay) external nonReentrant {
+        Subscription storage s = _existing(subscriptionId);
+        if (msg.sender != s.verifier) revert NotVerifier(subscriptionId, msg.sender);
+        Slot storage slot = _slotOf(_key(subscriptionId, interval), s, subscriptionId, interval, slotIndex);
+        if (slot.status != SlotStatus.Held) revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
+        address node = slot.node;
+        if (pay) {
+            slot.status = SlotStatus.Paid;
+            if (s.paymentAmount != 0) {
+                _payLocked(subscriptionId, s.paymentToken, node, s.paymentAmount, params.feeBps, params.treasury);
+            }
+            registry.releaseBond(node, params.jobBond);
+        } else {
+            slot.status = SlotStatus.Refunded;
+            if (s.paymentAmount != 0) _unlock(subscriptionId, s.paymentAmount);
+        }
+        emit Settled(subscriptionId, interval, slotIndex, node, pay);
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    function setParams(Params calldata p) external onlyOwner {
+        _setParams(p);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function getSubscription(uint64 subscriptionId) external view returns (Subscription memory) {
+        return _subscriptions[subscriptionId];
+    }
+
+    function getInterval(uint64 subscriptionId, uint32 interval)
+        external
+        view
+        returns (IntervalState memory state, bytes32 inputsHash, Slot[] memory slots)
+    {
+        uint256 key = _key(subscriptionId, interval);
+        Subscription storage s = _subscriptions[subscriptionId];
+        state = _intervals[key];
+        inputsHash = s.inputsHash != bytes32(0) ? s.inputsHash : _intervalInputs[key];
+        slots = new Slot[](s.redundancy);
+        for (uint16 i = 0; i < s.redundancy; ++i) slots[i] = _slots[key][i];
+    }
+
+    /// @notice Which nodes `assign` would pick for the interval's empty slots if called now.
+    function previewAssignment(uint64 subscriptionId, uint32 interval) external view returns (address[] memory) {
+        Subscription storage s = _existing(subscriptionId);
+        uint256 key = _key(subscriptionId, interval);
+        (bytes32 seed, address[] memory exclude, uint256 empty) = _plan(key, s, subscriptionId, interval);
+        if (empty == 0) return new address[](0);
+        return registry.selectNodes(s.containerId, empty, seed, exclude, params.jobBond);
+    }
+
+    function currentInterval(uint64 subscriptionId) external view returns (uint32) {
+        Subscription storage s = _existing(subscriptionId);
+        return Intervals.current(s.activeAt, s.period, block.timestamp);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _createSubscription(address owner, SubscriptionParams calldata p) internal override returns (uint64 id) {
+        if (p.redundancy == 0) revert InvalidRedundancy(p.redundancy);
+        if (p.frequency == 0) revert InvalidFrequency(p.frequency);
+        if (p.period == 0 && p.frequency > 1) revert InvalidPeriod(p.period, p.frequency);
+        if (p.callbackGasLimit > params.maxCallbackGasLimit) {
+            revert CallbackGasLimitTooHigh(p.callbackGasLimit, params.maxCallbackGasLimit);
+        }
+        if (p.paymentToken != address(0) && p.paymentAmount == 0) revert PaymentTokenWithoutAmount(p.paymentToken);
+        if (p.inputs.length > MAX_INPUTS_BYTES) revert InputsTooLarge(p.inputs.length, MAX_INPUTS_BYTES);
+        if (!containers.isKnown(p.containerId)) revert IContainerRegistry.UnknownContainer(p.containerId);
+
+        id = ++subscriptionCount;
+        Subscription storage s = _subscriptions[id];
+        s.owner = owner;
+        s.activeAt = p.activeAt == 0 ? uint32(block.timestamp) : p.activeAt;
+        s.period = p.period;
+        s.frequency = p.frequency;
+        if (p.paymentAmount != 0) {
+            s.paymentToken = p.paymentToken;
+            s.paymentAmount = p.paymentAmount;
+        }
+        s.verifier = p.verifier;
+        s.callbackGasLimit = p.callbackGasLimit;
+        s.redundancy = p.redundancy;
+        s.lazy = p.lazy;
+        s.containerId = p.containerId;
+        if (p.inputs.length != 0) s.inputsHash = keccak256(p.inputs);
+        emit SubscriptionCreated(id, owner, p);
+    }
+
+    function _requestInterval(uint64 subscriptionId) private returns (uint32 interval) {
+        Subscription storage s = _existing(subscriptionId);
+        if (s.cancelled) revert SubscriptionIsCancelled(subscriptionId);
+        interval = Intervals.current(s.activeAt, s.period, block.timestamp);
+        if (interval == 0) revert SubscriptionNotActive(subscriptionId, s.activeAt);
+        if (interval > s.frequency) revert SubscriptionCompleted(subscriptionId, s.frequency);
+        if (interval <= s.lastInterval) revert IntervalAlreadyRequested(subscriptionId, interval);
+        s.lastInterval = interval;
+
+        uint256 key = _key(subscriptionId, interval);
+        bytes32 inputsHash = s.inputsHash;
+        bytes memory inputs;
+        if (inputsHash == bytes32(0)) {
+            inputs = _viewInputs(s.owner, subscriptionId, interval);
+            inputsHash = keccak256(inputs);
+            _intervalInputs[key] = inputsHash;
+        }
+        if (s.paymentAmount != 0) _lock(subscriptionId, uint256(s.paymentAmount) * s.redundancy);
+        uint64 round = randomness.requestRound();
+        _intervals[key] = IntervalState({round: round, requestedAt: uint32(block.timestamp), delivered: 0, reassignments: 0});
+        uint32 deadline = uint32(block.timestamp + params.deliveryWindow);
+        for (uint16 i = 0; i < s.redundancy; ++i) _slots[key][i].deadline = deadline;
+        emit IntervalRequested(subscriptionId, interval, round, inputsHash, inputs);
+    }
+
+    function _viewInputs(address owner, uint64 subscriptionId, uint32 interval) private view returns (bytes memory) {
+        try IConsumer(owner).getContainerInputs{gas: INPUTS_GAS_LIMIT}(subscriptionId, interval, uint32(block.timestamp))
+        returns (bytes memory inputs) {
+            if (inputs.length > MAX_INPUTS_BYTES) revert InputsTooLarge(inputs.length, MAX_INPUTS_BYTES);
+            return inputs;
+        } catch {
+            revert InputsUnavailable(subscriptionId, interval);
+        }
+    }
+
+    function _assign(uint64 subscriptionId, uint32 interval, Subscription storage s) private {
+        uint256 key = _key(subscriptionId, interval);
+        IntervalState storage st = _intervals[key];
+        if (st.requestedAt == 0) revert IntervalNotRequested(subscriptionId, interval);
+        if (!randomness.isReady(st.round)) {
+            if (!randomness.isExpired(st.round)) revert RandomnessNotReady(st.round);
+            st.round = randomness.requestRound();
+            emit RandomnessRefreshed(subscriptionId, interval, st.round);
+            return;
+        }
+        (bytes32 seed, address[] memory exclude, uint256 empty) = _plan(key, s, subscriptionId, interval);
+        if (empty == 0) return;
+        uint96 jobBond = params.jobBond;
+        address[] memory nodes = registry.assignNodes(s.containerId, empty, seed, exclude, jobBond);
+        uint32 deadline = uint32(block.timestamp + params.deliveryWindow);
+        uint256 next;
+        for (uint16 i = 0; i < s.redundancy && next < nodes.length; ++i) {
+            Slot storage slot = _slots[key][i];
+            if (slot.status != SlotStatus.Empty) continue;
+            address node = nodes[next++];
+            slot.node = node;
+            slot.deadline = deadline;
+            slot.status = SlotStatus.Assigned;
+            emit NodeAssigned(subscriptionId, interval, i, node, deadline);
+        }
+    }
+
+    /// @dev Seed, nodes to skip (every node that held a slot of this interval) and the number of empty slots.
+    function _plan(uint256 key, Subscription storage s, uint64 subscriptionId, uint32 interval)
+        private
+        view
+        returns (bytes32 seed, address[] memory exclude, uint256 empty)
+    {
+        IntervalState storage st = _intervals[key];
+        uint16 r = s.redundancy;
+        exclude = new address[](r);
+        uint256 n;
+        for (uint16 i = 0; i < r; ++i) {
+            Slot storage slot = _slots[key][i];
+            if (slot.status == SlotStatus.Empty) ++empty;
+            if (slot.node != address(0)) exclude[n++] = slot.node;
+        }
+        assembly ("memory-safe") {
+            mstore(exclude, n)
+        }
+        if (empty != 0 && randomness.isReady(st.round)) {
+            seed = keccak256(abi.encode(randomness.valueOf(st.round), subscriptionId, interval, st.reassignments));
+        }
+    }
+
+    function _callback(
+        Subscription storage s,
+        uint64 subscriptionId,
+        uint32 interval,
+        uint16 slotIndex,
+        bytes calldata input,
+        bytes calldata output,
+        bytes calldata proof
+    ) private {
+        uint256 limit = s.callbackGasLimit;
+        // EIP-150 forwards at most 63/64 of what is left: make sure the consumer really gets `limit`, so a node
+        // cannot make a callback fail on purpose by sending too little gas.
+        uint256 required = limit + limit / 63 + CALLBACK_RESERVE;
+        if (gasleft() < required) revert InsufficientCallbackGas(gasleft(), required);
+        bytes memory data = abi.encodeCall(
+            IConsumer.receiveCompute, (subscriptionId, interval, slotIndex, msg.sender, input, output, proof)
+        );
+        address target = s.owner;
+        bool ok;
+        assembly ("memory-safe") {
+            // No return data is copied, so a consumer cannot grief the node with a huge revert reason.
+            ok := call(limit, target, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        if (!ok) emit CallbackFailed(subscriptionId, interval, slotIndex);
+    }
+
+    function _expire(Subscription storage s, uint64 subscriptionId, uint32 interval, uint16 slotIndex, Slot storage slot)
+        private
+    {
+        slot.status = SlotStatus.Expired;
+        if (s.paymentAmount != 0) _unlock(subscriptionId, s.paymentAmount);
+        emit SlotExpired(subscriptionId, interval, slotIndex);
+    }
+
+    function _findSlot(uint256 key, uint16 redundancy, address node) private view returns (uint16, bool) {
+        for (uint16 i = 0; i < redundancy; ++i) {
+            Slot storage slot = _slots[key][i];
+            if (slot.node == node && slot.status == SlotStatus.Assigned) return (i, true);
+        }
+        return (0, false);
+    }
+
+    function _slotOf(uint256 key, Subscription storage s, uint64 subscriptionId, uint32 interval, uint16 slotIndex)
+        private
+        view
+        returns (Slot storage)
+    {
+        if (slotIndex >= s.redundancy || _intervals[key].requestedAt == 0) {
+            revert InvalidSlot(subscriptionId, interval, slotIndex);
+        }
+        return _slots[key][slotIndex];
+    }
+
+    function _existing(uint64 subscriptionId) private view returns (Subscription storage s) {
+        s = _subscriptions[subscriptionId];
+        if (s.owner == address(0)) revert UnknownSubscription(subscriptionId);
+    }
+
+    function _owned(uint64 subscriptionId) private view returns (Subscription storage s) {
+        s = _existing(subscriptionId);
+        if (s.owner != msg.sender) revert NotSubscriptionOwner(subscriptionId, msg.sender);
+    }
+
+    function _key(uint64 subscriptionId, uint32 interval) private pure returns (uint256) {
+        return (uint256(subscriptionId) << 32) | interval;
+    }
+
+    function _setParams(Params memory p) private {
+        if (p.feeBps > MAX_FEE_BPS) revert FeeTooHigh(p.feeBps, MAX_FEE_BPS);
+        if (p.deliveryWindow == 0 || p.treasury == address(0)) revert InvalidParams();
+        params = p;
+        emit ParamsSet(p);
+    }
+}
