@@ -1,0 +1,123 @@
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { loadArtifact, type ContractName } from "./artifacts.ts";
+import { DEFAULT_PARAMS, type SystemParams } from "./params.ts";
+
+export interface Deployment {
+  chainId: number;
+  deployer: Address;
+  blockNumber: string;
+  params: Record<string, string | number>;
+  contracts: {
+    randomness: Address;
+    containerRegistry: Address;
+    nodeRegistry: Address;
+    coordinator: Address;
+  };
+}
+
+export interface DeployOptions {
+  wallet: WalletClient<Transport, Chain, Account>;
+  publicClient: PublicClient;
+  params?: Partial<SystemParams>;
+  /** Log each step (name and address). */
+  log?: (line: string) => void;
+}
+
+export class DeploymentError extends Error {
+  constructor(step: string, detail: string) {
+    super(`deployment failed at ${step}: ${detail}`);
+    this.name = "DeploymentError";
+  }
+}
+
+/** Deploys a contract from its Hardhat artifact and waits for the receipt. */
+export async function deployContract(
+  wallet: WalletClient<Transport, Chain, Account>,
+  publicClient: PublicClient,
+  name: ContractName,
+  args: readonly unknown[] = [],
+): Promise<Address> {
+  const { abi, bytecode } = loadArtifact(name);
+  const hash = await wallet.deployContract({ abi, bytecode, args, account: wallet.account, chain: wallet.chain });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new DeploymentError(name, `tx ${hash} reverted`);
+  return receipt.contractAddress;
+}
+
+async function send(
+  wallet: WalletClient<Transport, Chain, Account>,
+  publicClient: PublicClient,
+  name: ContractName,
+  address: Address,
+  functionName: string,
+  args: readonly unknown[],
+): Promise<Hex> {
+  const { abi } = loadArtifact(name);
+  const hash = await wallet.writeContract({
+    address,
+    abi,
+    functionName,
+    args,
+    account: wallet.account,
+    chain: wallet.chain,
+  });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new DeploymentError(`${name}.${functionName}`, `tx ${hash} reverted`);
+  return hash;
+}
+
+/**
+ * Deploys the whole on-chain system and wires its permissions: the Coordinator bonds job stake in the NodeRegistry
+ * and may slash it for missed deadlines (its longest window is the delivery window).
+ */
+export async function deploySystem(options: DeployOptions): Promise<Deployment> {
+  const { wallet, publicClient } = options;
+  const log = options.log ?? (() => {});
+  const p: SystemParams = { ...DEFAULT_PARAMS, ...options.params };
+  const owner = wallet.account.address;
+  const treasury = p.treasury ?? owner;
+  if (p.unbondingDelay <= p.deliveryWindow) {
+    throw new DeploymentError("params", `unbondingDelay (${p.unbondingDelay}) must exceed deliveryWindow (${p.deliveryWindow})`);
+  }
+
+  const randomness = await deployContract(wallet, publicClient, "BlockhashRandomness");
+  log(`BlockhashRandomness ${randomness}`);
+  const containerRegistry = await deployContract(wallet, publicClient, "ContainerRegistry");
+  log(`ContainerRegistry   ${containerRegistry}`);
+  const nodeRegistry = await deployContract(wallet, publicClient, "NodeRegistry", [
+    owner,
+    p.stakeToken,
+    containerRegistry,
+    { minStake: p.minStake, unbondingDelay: p.unbondingDelay },
+  ]);
+  log(`NodeRegistry        ${nodeRegistry}`);
+  const coordinator = await deployContract(wallet, publicClient, "Coordinator", [
+    owner,
+    randomness,
+    nodeRegistry,
+    containerRegistry,
+    {
+      deliveryWindow: p.deliveryWindow,
+      maxCallbackGasLimit: p.maxCallbackGasLimit,
+      feeBps: p.feeBps,
+      maxReassignments: p.maxReassignments,
+      treasury,
+      jobBond: p.jobBond,
+      livenessPenalty: p.livenessPenalty,
+    },
+  ]);
+  log(`Coordinator         ${coordinator}`);
+  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setBonder", [coordinator, true]);
+  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setSlasher", [coordinator, true, BigInt(p.deliveryWindow)]);
+
+  const blockNumber = await publicClient.getBlockNumber();
+  return {
+    chainId: await publicClient.getChainId(),
+    deployer: owner,
+    blockNumber: blockNumber.toString(),
+    params: Object.fromEntries(
+      Object.entries({ ...p, treasury }).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : (v as string | number)]),
+    ),
+    contracts: { randomness, containerRegistry, nodeRegistry, coordinator },
+  };
+}
