@@ -1,4 +1,4 @@
-import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { getAddress, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { loadArtifact, type ContractName } from "./artifacts.ts";
 import { DEFAULT_PARAMS, type SystemParams } from "./params.ts";
 
@@ -41,7 +41,7 @@ export async function deployContract(
   const hash = await wallet.deployContract({ abi, bytecode, args, account: wallet.account, chain: wallet.chain });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success" || !receipt.contractAddress) throw new DeploymentError(name, `tx ${hash} reverted`);
-  return receipt.contractAddress;
+  return getAddress(receipt.contractAddress);
 }
 
 async function send(
