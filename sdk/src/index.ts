@@ -1,0 +1,3 @@
+export { currentInterval, intervalStart } from "./intervals.ts";
+export { BPS, MAX_FEE_BPS, splitFee } from "./fees.ts";
+export { parseDeployment, readDeployment, InvalidDeploymentFileError, type DeploymentFile } from "./deployments.ts";

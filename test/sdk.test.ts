@@ -1,0 +1,52 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { currentInterval, intervalStart, splitFee, parseDeployment, InvalidDeploymentFileError } from "@infernet/sdk";
+import { deployFixture, subscriptionParams } from "./helpers/fixture.ts";
+
+/** The built package (sdk/dist, what users import) against the contracts' own rules. */
+describe("@infernet/sdk mirrors the on-chain rules", () => {
+  it("currentInterval equals Coordinator.currentInterval across a recurring subscription's life", async () => {
+    const f = await deployFixture();
+    const now = Number((await f.publicClient.getBlock()).timestamp);
+    const activeAt = now + 100;
+    const period = 37;
+    await f.coordinator.write.createSubscription([subscriptionParams({ activeAt, period, frequency: 50 }), 0n]);
+    for (const step of [1, 50, 60, 1, 36, 37, 100, 3]) {
+      await f.networkHelpers.time.increase(step);
+      const ts = Number((await f.publicClient.getBlock()).timestamp);
+      assert.equal(await f.coordinator.read.currentInterval([1n]), currentInterval(activeAt, period, ts), `at ${ts}`);
+    }
+  });
+
+  it("intervalStart inverts currentInterval and rejects non-positive intervals", () => {
+    for (let n = 1; n < 20; n++) assert.equal(currentInterval(1000, 7, intervalStart(1000, 7, n)), n);
+    assert.equal(currentInterval(1000, 0, 5000), 1);
+    assert.equal(currentInterval(1000, 7, 999), 0);
+    assert.throws(() => intervalStart(1000, 7, 0), RangeError);
+  });
+
+  it("splitFee rounds the fee down and refuses fees above the on-chain cap", () => {
+    assert.deepEqual(splitFee(10_000_000_000_000_000n, 100), { fee: 100_000_000_000_000n, net: 9_900_000_000_000_000n });
+    assert.deepEqual(splitFee(199n, 100), { fee: 1n, net: 198n });
+    assert.throws(() => splitFee(1n, 1001), RangeError);
+  });
+
+  it("parseDeployment validates addresses and names the bad key", () => {
+    const good = {
+      network: "x",
+      chainId: 1,
+      deployer: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+      contracts: {
+        randomness: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+        containerRegistry: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+        nodeRegistry: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+        coordinator: "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9",
+      },
+    };
+    assert.equal(parseDeployment(good).contracts.coordinator, "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9");
+    assert.throws(
+      () => parseDeployment({ ...good, contracts: { ...good.contracts, nodeRegistry: "0x12" } }),
+      (err: unknown) => err instanceof InvalidDeploymentFileError && /contracts\.nodeRegistry/.test(err.message),
+    );
+  });
+});
