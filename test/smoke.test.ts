@@ -11,6 +11,7 @@ describe("smoke: one-shot paid request end to end", () => {
     const consumer = await f.viem.deployContract("ExampleConsumer", [f.coordinator.address, owner!.account.address]);
     const price = parseEther("0.01");
     await consumer.write.request([subscriptionParams().containerId, "0x1234", 1, price], { value: price });
+    await f.networkHelpers.mine(); // the assignment randomness is the request block's hash
     const asNode = await f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: node! } });
     assert.deepEqual(await f.coordinator.read.previewAssignment([1n, 1]), [getAddress(node!.account.address)]);
     await asNode.write.deliver([1n, 1, "0x", "0xbeef", "0x"]);

@@ -34,6 +34,8 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     mapping(uint256 intervalKey => IntervalState) private _intervals;
     mapping(uint256 intervalKey => bytes32) private _intervalInputs;
     mapping(uint256 intervalKey => mapping(uint16 slot => Slot)) private _slots;
+    /// @dev Nodes that lost a slot of the interval to `reassign`; never drawn again for it.
+    mapping(uint256 intervalKey => address[]) private _missed;
 
     constructor(
         address owner_,
@@ -142,7 +144,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         if (s.lazy) _store(subscriptionId, interval, msg.sender, output, proof);
         emit Delivered(subscriptionId, interval, slotIndex, msg.sender, keccak256(output));
 
-        if (verifier == address(0)) registry.releaseBond(msg.sender, params.jobBond);
+        if (verifier == address(0)) registry.releaseBond(msg.sender, st.bond);
         if (!s.lazy) _callback(s, subscriptionId, interval, slotIndex, input, output, proof);
     }
 
@@ -162,11 +164,13 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         address missed = slot.node;
         Params memory p = params;
         IntervalState storage st = _intervals[key];
-        uint256 penalty = p.livenessPenalty < p.jobBond ? p.livenessPenalty : p.jobBond;
+        uint256 bond = st.bond;
+        uint256 penalty = p.livenessPenalty < bond ? p.livenessPenalty : bond;
         if (st.reassignments >= p.maxReassignments) {
             _expire(s, subscriptionId, interval, slotIndex, slot);
         } else {
             st.reassignments += 1;
+            _missed[key].push(missed);
             slot.status = SlotStatus.Empty;
             slot.deadline = uint32(block.timestamp + p.deliveryWindow);
             st.round = randomness.requestRound();
@@ -175,7 +179,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         emit NodeReassigned(subscriptionId, interval, slotIndex, missed, penalty);
         INodeRegistry.SlashShare[] memory shares = new INodeRegistry.SlashShare[](1);
         shares[0] = INodeRegistry.SlashShare(p.treasury, penalty);
-        registry.slash(missed, p.jobBond, shares);
+        registry.slash(missed, bond, shares);
     }
 
     /// @notice Gives up a slot no eligible node could take before its deadline and unlocks its payment.
@@ -197,7 +201,8 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     function settle(uint64 subscriptionId, uint32 interval, uint16 slotIndex, bool pay) external nonReentrant {
         Subscription storage s = _existing(subscriptionId);
         if (msg.sender != s.verifier) revert NotVerifier(subscriptionId, msg.sender);
-        Slot storage slot = _slotOf(_key(subscriptionId, interval), s, subscriptionId, interval, slotIndex);
+        uint256 key = _key(subscriptionId, interval);
+        Slot storage slot = _slotOf(key, s, subscriptionId, interval, slotIndex);
         if (slot.status != SlotStatus.Held) revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
         address node = slot.node;
         if (pay) {
@@ -205,7 +210,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             if (s.paymentAmount != 0) {
                 _payLocked(subscriptionId, s.paymentToken, node, s.paymentAmount, params.feeBps, params.treasury);
             }
-            registry.releaseBond(node, params.jobBond);
+            registry.releaseBond(node, _intervals[key].bond);
         } else {
             slot.status = SlotStatus.Refunded;
             if (s.paymentAmount != 0) _unlock(subscriptionId, s.paymentAmount);
@@ -238,13 +243,17 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         for (uint16 i = 0; i < s.redundancy; ++i) slots[i] = _slots[key][i];
     }
 
-    /// @notice Which nodes `assign` would pick for the interval's empty slots if called now.
+    /// @notice Which nodes `assign` would pick for the interval's empty slots if called now: none while the interval
+    /// is not requested or its randomness round is not readable (in the request block itself, or once expired).
     function previewAssignment(uint64 subscriptionId, uint32 interval) external view returns (address[] memory) {
         Subscription storage s = _existing(subscriptionId);
         uint256 key = _key(subscriptionId, interval);
+        IntervalState storage st = _intervals[key];
+        if (st.requestedAt == 0) return new address[](0);
         (bytes32 seed, address[] memory exclude, uint256 empty) = _plan(key, s, subscriptionId, interval);
-        if (empty == 0) return new address[](0);
-        return registry.selectNodes(s.containerId, empty, seed, exclude, params.jobBond);
+        // `_plan` leaves the seed zero while the round is not readable.
+        if (empty == 0 || seed == bytes32(0)) return new address[](0);
+        return registry.selectNodes(s.containerId, empty, seed, exclude, st.bond);
     }
 
     function currentInterval(uint64 subscriptionId) external view returns (uint32) {
@@ -303,7 +312,13 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         }
         if (s.paymentAmount != 0) _lock(subscriptionId, uint256(s.paymentAmount) * s.redundancy);
         uint64 round = randomness.requestRound();
-        _intervals[key] = IntervalState({round: round, requestedAt: uint32(block.timestamp), delivered: 0, reassignments: 0});
+        _intervals[key] = IntervalState({
+            round: round,
+            requestedAt: uint32(block.timestamp),
+            delivered: 0,
+            reassignments: 0,
+            bond: params.jobBond
+        });
         uint32 deadline = uint32(block.timestamp + params.deliveryWindow);
         for (uint16 i = 0; i < s.redundancy; ++i) _slots[key][i].deadline = deadline;
         emit IntervalRequested(subscriptionId, interval, round, inputsHash, inputs);
@@ -331,8 +346,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         }
         (bytes32 seed, address[] memory exclude, uint256 empty) = _plan(key, s, subscriptionId, interval);
         if (empty == 0) return;
-        uint96 jobBond = params.jobBond;
-        address[] memory nodes = registry.assignNodes(s.containerId, empty, seed, exclude, jobBond);
+        address[] memory nodes = registry.assignNodes(s.containerId, empty, seed, exclude, st.bond);
         uint32 deadline = uint32(block.timestamp + params.deliveryWindow);
         uint256 next;
         for (uint16 i = 0; i < s.redundancy && next < nodes.length; ++i) {
@@ -346,7 +360,8 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         }
     }
 
-    /// @dev Seed, nodes to skip (every node that held a slot of this interval) and the number of empty slots.
+    /// @dev Seed (zero while the round is not readable), nodes to skip (every node that holds or held a slot of this
+    /// interval, including those it was taken from by `reassign`) and the number of empty slots.
     function _plan(uint256 key, Subscription storage s, uint64 subscriptionId, uint32 interval)
         private
         view
@@ -354,13 +369,16 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     {
         IntervalState storage st = _intervals[key];
         uint16 r = s.redundancy;
-        exclude = new address[](r);
+        address[] storage missed = _missed[key];
+        uint256 m = st.reassignments == 0 ? 0 : missed.length;
+        exclude = new address[](r + m);
         uint256 n;
         for (uint16 i = 0; i < r; ++i) {
             Slot storage slot = _slots[key][i];
             if (slot.status == SlotStatus.Empty) ++empty;
             if (slot.node != address(0)) exclude[n++] = slot.node;
         }
+        for (uint256 j = 0; j < m; ++j) exclude[n++] = missed[j];
         assembly ("memory-safe") {
             mstore(exclude, n)
         }
@@ -379,14 +397,15 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         bytes calldata proof
     ) private {
         uint256 limit = s.callbackGasLimit;
-        // EIP-150 forwards at most 63/64 of what is left: make sure the consumer really gets `limit`, so a node
-        // cannot make a callback fail on purpose by sending too little gas.
-        uint256 required = limit + limit / 63 + CALLBACK_RESERVE;
-        if (gasleft() < required) revert InsufficientCallbackGas(gasleft(), required);
         bytes memory data = abi.encodeCall(
             IConsumer.receiveCompute, (subscriptionId, interval, slotIndex, msg.sender, input, output, proof)
         );
         address target = s.owner;
+        // EIP-150 forwards at most 63/64 of what is left: make sure the consumer really gets `limit`, so a node
+        // cannot make a callback fail on purpose by sending too little gas. Checked after encoding the call, whose
+        // cost grows with the node's own input, output and proof (padding them must not eat into the limit).
+        uint256 required = limit + limit / 63 + CALLBACK_RESERVE;
+        if (gasleft() < required) revert InsufficientCallbackGas(gasleft(), required);
         bool ok;
         assembly ("memory-safe") {
             // No return data is copied, so a consumer cannot grief the node with a huge revert reason.

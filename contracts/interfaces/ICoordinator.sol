@@ -38,11 +38,14 @@ interface ICoordinator {
         bytes32 inputsHash;
     }
 
+    /// @dev `bond` is the job bond taken from each node assigned to this interval, fixed when it is requested so a
+    /// later change of `Params.jobBond` never releases or slashes a different amount than was bonded.
     struct IntervalState {
         uint64 round;
         uint32 requestedAt;
         uint16 delivered;
         uint8 reassignments;
+        uint96 bond;
     }
 
     enum SlotStatus {

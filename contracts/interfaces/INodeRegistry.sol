@@ -16,6 +16,17 @@ interface INodeRegistry {
         external
         returns (address[] memory nodes);
 
+    /// @notice Like `assignNodes`, also skipping every node of `excludeOperator`: validators and dispute committees
+    /// are never drawn from the judged node's own operator. Authorised bonders only.
+    function assignValidators(
+        bytes32 containerId,
+        uint256 count,
+        bytes32 seed,
+        address[] calldata exclude,
+        address excludeOperator,
+        uint256 bond
+    ) external returns (address[] memory nodes);
+
     /// @notice Same choice as `assignNodes` without bonding; for previews.
     function selectNodes(bytes32 containerId, uint256 count, bytes32 seed, address[] calldata exclude, uint256 bond)
         external

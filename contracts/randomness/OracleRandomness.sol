@@ -42,8 +42,10 @@ contract OracleRandomness is IRandomness, Ownable2Step {
         if (msg.sender != fulfiller) revert NotFulfiller(msg.sender);
         if (round == 0 || round > lastRound) revert UnknownRound(round);
         if (_values[round] != bytes32(0)) revert AlreadyFulfilled(round);
-        _values[round] = value == bytes32(0) ? bytes32(uint256(1)) : value;
-        emit RoundFulfilled(round, value);
+        // Zero marks "not fulfilled", so a zero value is stored as 1; the event reports what valueOf will return.
+        bytes32 stored = value == bytes32(0) ? bytes32(uint256(1)) : value;
+        _values[round] = stored;
+        emit RoundFulfilled(round, stored);
     }
 
     function isReady(uint64 round) public view returns (bool) {

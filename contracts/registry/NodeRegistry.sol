@@ -222,7 +222,20 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         returns (address[] memory nodes)
     {
         if (!isBonder[msg.sender]) revert NotBonder(msg.sender);
-        nodes = _select(containerId, count, seed, exclude, amount);
+        nodes = _select(containerId, count, seed, exclude, address(0), amount);
+        for (uint256 i = 0; i < nodes.length; ++i) _bond(nodes[i], amount);
+    }
+
+    function assignValidators(
+        bytes32 containerId,
+        uint256 count,
+        bytes32 seed,
+        address[] calldata exclude,
+        address excludeOperator,
+        uint256 amount
+    ) external returns (address[] memory nodes) {
+        if (!isBonder[msg.sender]) revert NotBonder(msg.sender);
+        nodes = _select(containerId, count, seed, exclude, excludeOperator, amount);
         for (uint256 i = 0; i < nodes.length; ++i) _bond(nodes[i], amount);
     }
 
@@ -231,7 +244,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         view
         returns (address[] memory)
     {
-        return _select(containerId, count, seed, exclude, amount);
+        return _select(containerId, count, seed, exclude, address(0), amount);
     }
 
     function bond(address node, uint256 amount) external {
@@ -322,11 +335,15 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         return _nodesOf[containerId];
     }
 
-    /// @notice Whether the node could take a job of `containerId` that bonds `amount` right now.
+    /// @notice Whether selection could pick the node for a job of `containerId` that bonds `amount` right now (the
+    /// same tests as `_select`, including a non-zero trust weight).
     function isEligible(address node, bytes32 containerId, uint256 amount) public view returns (bool) {
         if (_positionOf[containerId][node] == 0) return false;
         Node storage n = _nodes[node];
-        return !n.jailed && n.staked - n.unbonding >= params.minStake && _free(n) >= amount;
+        if (n.jailed || n.staked - n.unbonding < params.minStake) return false;
+        uint256 free = _free(n);
+        if (free < amount || free == 0) return false;
+        return address(trustModel) == address(0) || trustModel.trustBps(node) != 0;
     }
 
     // ---------------------------------------------------------------- internals
@@ -376,11 +393,14 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev Weighted choice without replacement: weight = free stake × trust. Deterministic in (state, seed) so a
     /// preview equals the assignment made in the same block.
-    function _select(bytes32 containerId, uint256 count, bytes32 seed, address[] calldata exclude, uint256 amount)
-        private
-        view
-        returns (address[] memory picked)
-    {
+    function _select(
+        bytes32 containerId,
+        uint256 count,
+        bytes32 seed,
+        address[] calldata exclude,
+        address excludeOperator,
+        uint256 amount
+    ) private view returns (address[] memory picked) {
         address[] storage list = _nodesOf[containerId];
         uint256 n = list.length;
         uint256[] memory weights = new uint256[](n);
@@ -393,6 +413,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
             if (_contains(exclude, candidate)) continue;
             Node storage node = _nodes[candidate];
             if (node.jailed || node.staked - node.unbonding < minStake) continue;
+            if (excludeOperator != address(0) && node.operator == excludeOperator) continue;
             uint256 free = _free(node);
             if (free < amount || free == 0) continue;
             uint256 trust = address(model) == address(0) ? NEUTRAL_TRUST_BPS : model.trustBps(candidate);

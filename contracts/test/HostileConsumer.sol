@@ -5,13 +5,15 @@ import {IConsumer} from "../interfaces/IConsumer.sol";
 import {ICoordinator} from "../interfaces/ICoordinator.sol";
 import {Coordinator} from "../core/Coordinator.sol";
 
-/// @notice A consumer that misbehaves on purpose: reverts, burns all gas, re-enters, or has no inputs to give.
+/// @notice A consumer that misbehaves on purpose: reverts, burns all gas, re-enters, has no inputs to give, or
+/// serves inputs one byte over the Coordinator's limit.
 contract HostileConsumer is IConsumer {
     enum Mode {
         Revert,
         BurnGas,
         Reenter,
-        RevertInputs
+        RevertInputs,
+        HugeInputs
     }
 
     Mode public mode;
@@ -37,6 +39,7 @@ contract HostileConsumer is IConsumer {
 
     function getContainerInputs(uint64, uint32, uint32) external view returns (bytes memory) {
         if (mode == Mode.RevertInputs) revert("no inputs");
+        if (mode == Mode.HugeInputs) return new bytes(16_385);
         return hex"01";
     }
 
