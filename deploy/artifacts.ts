@@ -15,6 +15,7 @@ export const CONTRACT_SOURCES = {
   ExampleConsumer: "examples/ExampleConsumer.sol",
   TestToken: "test/TestToken.sol",
   HostileConsumer: "test/HostileConsumer.sol",
+  TestVerifier: "test/TestVerifier.sol",
 } as const;
 
 export type ContractName = keyof typeof CONTRACT_SOURCES;

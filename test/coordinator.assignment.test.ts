@@ -360,7 +360,7 @@ describe("Coordinator assignment: reassign after a missed deadline", () => {
     const now = await blockTime(f, receipt.blockNumber);
     const [state, , slots] = await f.coordinator.read.getInterval([1n, 1]);
     assert.equal(state.reassignments, 1);
-    assert.equal(state.round, receipt.blockNumber);
+    assert.equal(state.round, Number(receipt.blockNumber));
     // The missed node stays recorded so it is never drawn again for this interval.
     assert.deepEqual(slots[0], { node: missed, deadline: now + WINDOW, status: Status.Empty });
     await f.networkHelpers.mine();
@@ -526,7 +526,7 @@ describe("Coordinator assignment: randomness rounds", () => {
       receipt.blockNumber,
     ]);
     const [state, , slots] = await f.coordinator.read.getInterval([1n, 1]);
-    assert.equal(state.round, receipt.blockNumber);
+    assert.equal(state.round, Number(receipt.blockNumber));
     assert.equal(slots[0]?.status, Status.Empty);
 
     await f.networkHelpers.mine();

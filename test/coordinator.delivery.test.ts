@@ -455,11 +455,24 @@ describe("Coordinator delivery: verifier path", () => {
   it("holds payment and bond until the verifier settles: settle(true) pays and releases, settle(false) returns the payment", async () => {
     const f = await deployFixture();
     await registerNodes(f, [2, 3]);
-    const verifier = wallet(f, 7);
-    const id = await requestAsEoa(f, { redundancy: 2, paymentAmount: PRICE, verifier: addr(verifier) });
+    const verifier = await f.viem.deployContract("TestVerifier", [f.coordinator.address]);
+    // Only allow-listed verifiers can be named.
+    await f.viem.assertions.revertWithCustomErrorWithArgs(
+      requestAsEoa(f, { redundancy: 2, paymentAmount: PRICE, verifier: verifier.address }),
+      f.coordinator,
+      "UnknownVerifier",
+      [verifier.address],
+    );
+    await f.viem.assertions.emitWithArgs(
+      f.coordinator.write.setVerifier([verifier.address, true]),
+      f.coordinator,
+      "VerifierSet",
+      [verifier.address, true],
+    );
+    const id = await requestAsEoa(f, { redundancy: 2, paymentAmount: PRICE, verifier: verifier.address });
     const [a, b] = await assignNow(f, id);
     assert.ok(a && b);
-    const asVerifier = await coordinatorAs(f, verifier);
+    const asVerifier = verifier;
 
     // Nothing delivered yet: nothing to settle.
     await f.viem.assertions.revertWithCustomErrorWithArgs(
@@ -469,8 +482,26 @@ describe("Coordinator delivery: verifier path", () => {
       [id, 1, 0, Status.Assigned],
     );
 
-    for (const n of [a, b]) {
-      const hash = await (await coordinatorAs(f, walletOf(f, n))).write.deliver([id, 1, "0x", "0x01", "0x"]);
+    // A verifier that refuses a delivery rejects it as a whole.
+    await verifier.write.setRefuse([true]);
+    await f.viem.assertions.revertWithCustomError(
+      (await coordinatorAs(f, walletOf(f, a))).write.deliver([id, 1, "0x", "0x01", "0x"]),
+      verifier,
+      "Refused",
+    );
+    await verifier.write.setRefuse([false]);
+    for (const [i, n] of [a, b].entries()) {
+      const hash = await (await coordinatorAs(f, walletOf(f, n))).write.deliver([id, 1, "0x", "0x01", "0xc0ffee"]);
+      // The verifier sees the node, the output's hash, the payment and the proof (its commitment).
+      await f.viem.assertions.emitWithArgs(hash, verifier, "DeliveryRecorded", [
+        id,
+        1,
+        i,
+        n,
+        keccak256("0x01"),
+        PRICE,
+        "0xc0ffee",
+      ]);
       const receipt = await receiptOf(f, hash);
       assert.equal(
         parseEventLogs({ abi: f.coordinator.abi, logs: receipt.logs, eventName: "Paid" }).length,

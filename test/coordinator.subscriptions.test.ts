@@ -169,7 +169,8 @@ describe("Coordinator subscriptions: requestCompute", () => {
     const [state, inputsHash, slots] = await f.coordinator.read.getInterval([1n, 1]);
     // The job bond is fixed at the request.
     assert.deepEqual(state, {
-      round: receipt.blockNumber,
+      round: Number(receipt.blockNumber),
+      seedRound: Number(receipt.blockNumber),
       requestedAt: now,
       delivered: 0,
       reassignments: 0,

@@ -7,6 +7,7 @@ import {IConsumer} from "../interfaces/IConsumer.sol";
 import {IRandomness} from "../interfaces/IRandomness.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IContainerRegistry} from "../interfaces/IContainerRegistry.sol";
+import {IVerifier} from "../interfaces/IVerifier.sol";
 import {Intervals} from "../libraries/Intervals.sol";
 import {Escrow} from "./Escrow.sol";
 import {Inbox} from "./Inbox.sol";
@@ -29,6 +30,9 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     IContainerRegistry public immutable containers;
     Params public params;
     uint64 public subscriptionCount;
+    /// @notice Verification contracts a subscription may name. Allow-listed by governance because a verifier runs
+    /// inside every delivery: a hostile one could make assigned nodes miss their deadlines.
+    mapping(address verifier => bool) public isVerifier;
 
     mapping(uint64 subscriptionId => Subscription) private _subscriptions;
     mapping(uint256 intervalKey => IntervalState) private _intervals;
@@ -142,7 +146,13 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             slot.status = SlotStatus.Held;
         }
         if (s.lazy) _store(subscriptionId, interval, msg.sender, output, proof);
-        emit Delivered(subscriptionId, interval, slotIndex, msg.sender, keccak256(output));
+        bytes32 outputHash = keccak256(output);
+        emit Delivered(subscriptionId, interval, slotIndex, msg.sender, outputHash);
+
+        // The verifier (trusted: allow-listed) records the node's commitment against this output; it may revert.
+        if (verifier != address(0)) {
+            IVerifier(verifier).onDeliver(subscriptionId, interval, slotIndex, msg.sender, outputHash, s.paymentAmount, proof);
+        }
 
         if (verifier == address(0)) registry.releaseBond(msg.sender, st.bond);
         if (!s.lazy) _callback(s, subscriptionId, interval, slotIndex, input, output, proof);
@@ -173,7 +183,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             _missed[key].push(missed);
             slot.status = SlotStatus.Empty;
             slot.deadline = uint32(block.timestamp + p.deliveryWindow);
-            st.round = randomness.requestRound();
+            st.round = uint32(randomness.requestRound());
             emit RandomnessRefreshed(subscriptionId, interval, st.round);
         }
         emit NodeReassigned(subscriptionId, interval, slotIndex, missed, penalty);
@@ -222,6 +232,11 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
 
     function setParams(Params calldata p) external onlyOwner {
         _setParams(p);
+    }
+
+    function setVerifier(address verifier, bool allowed) external onlyOwner {
+        isVerifier[verifier] = allowed;
+        emit VerifierSet(verifier, allowed);
     }
 
     // ---------------------------------------------------------------- views
@@ -273,6 +288,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         if (p.paymentToken != address(0) && p.paymentAmount == 0) revert PaymentTokenWithoutAmount(p.paymentToken);
         if (p.inputs.length > MAX_INPUTS_BYTES) revert InputsTooLarge(p.inputs.length, MAX_INPUTS_BYTES);
         if (!containers.isKnown(p.containerId)) revert IContainerRegistry.UnknownContainer(p.containerId);
+        if (p.verifier != address(0) && !isVerifier[p.verifier]) revert UnknownVerifier(p.verifier);
 
         id = ++subscriptionCount;
         Subscription storage s = _subscriptions[id];
@@ -311,9 +327,10 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             _intervalInputs[key] = inputsHash;
         }
         if (s.paymentAmount != 0) _lock(subscriptionId, uint256(s.paymentAmount) * s.redundancy);
-        uint64 round = randomness.requestRound();
+        uint32 round = uint32(randomness.requestRound());
         _intervals[key] = IntervalState({
             round: round,
+            seedRound: round,
             requestedAt: uint32(block.timestamp),
             delivered: 0,
             reassignments: 0,
@@ -340,7 +357,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         if (st.requestedAt == 0) revert IntervalNotRequested(subscriptionId, interval);
         if (!randomness.isReady(st.round)) {
             if (!randomness.isExpired(st.round)) revert RandomnessNotReady(st.round);
-            st.round = randomness.requestRound();
+            st.round = uint32(randomness.requestRound());
             emit RandomnessRefreshed(subscriptionId, interval, st.round);
             return;
         }

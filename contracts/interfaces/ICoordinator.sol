@@ -40,8 +40,12 @@ interface ICoordinator {
 
     /// @dev `bond` is the job bond taken from each node assigned to this interval, fixed when it is requested so a
     /// later change of `Params.jobBond` never releases or slashes a different amount than was bonded.
+    /// `round` is the randomness round the next assignment uses (replaced on reassignment); `seedRound` is the round
+    /// reserved at the request and never replaced: its value seeds the job's initial noise (docs/protocol.md §6).
+    /// Rounds are block numbers or oracle counters and fit 32 bits.
     struct IntervalState {
-        uint64 round;
+        uint32 round;
+        uint32 seedRound;
         uint32 requestedAt;
         uint16 delivered;
         uint8 reassignments;
@@ -97,6 +101,7 @@ interface ICoordinator {
     error InsufficientCallbackGas(uint256 available, uint256 required);
     error InvalidParams();
     error FeeTooHigh(uint16 feeBps, uint16 maximum);
+    error UnknownVerifier(address verifier);
 
     event SubscriptionCreated(uint64 indexed subscriptionId, address indexed owner, SubscriptionParams params);
     event SubscriptionCancelled(uint64 indexed subscriptionId, uint256 refunded);
@@ -117,4 +122,5 @@ interface ICoordinator {
     event SlotExpired(uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot);
     event Settled(uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot, address indexed node, bool paid);
     event ParamsSet(Params params);
+    event VerifierSet(address indexed verifier, bool allowed);
 }
