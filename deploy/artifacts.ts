@@ -12,6 +12,8 @@ export const CONTRACT_SOURCES = {
   ContainerRegistry: "registry/ContainerRegistry.sol",
   NodeRegistry: "registry/NodeRegistry.sol",
   Coordinator: "core/Coordinator.sol",
+  ProofOfInference: "poi/ProofOfInference.sol",
+  TrustModel: "poi/TrustModel.sol",
   ExampleConsumer: "examples/ExampleConsumer.sol",
   TestToken: "test/TestToken.sol",
   HostileConsumer: "test/HostileConsumer.sol",

@@ -25,6 +25,48 @@ export interface SystemParams {
   livenessPenalty: bigint;
   /** Receives protocol fees and liveness penalties; defaults to the deployer. */
   treasury?: Address;
+  /** Proof-of-Inference parameters (docs/protocol.md). */
+  poi: PoiParams;
+}
+
+/** Proof-of-Inference parameters. Windows in seconds, amounts in wei, shares in basis points of the slashed bond. */
+export interface PoiParams {
+  /** Time from the commit for the node to open its challenged steps. */
+  revealWindow: number;
+  /** Time an assigned validator has to post its verdict. */
+  verdictWindow: number;
+  /** Time after a verdict during which any bonded node may dispute it. */
+  disputeWindow: number;
+  /** Time a dispute committee has to vote once drawn. */
+  committeeWindow: number;
+  /** Challenged steps for a node with a long honest record. */
+  kMin: number;
+  /** Challenged steps for a node just caught cheating; new nodes sit about halfway. */
+  kMax: number;
+  /** Largest step count T a job may commit to. */
+  maxSteps: number;
+  /** Share of a fraudulent node's slashed bond paid to the consumer (on top of its full refund). */
+  requesterShareBps: number;
+  /** Share paid to the validator or challenger that proved the fraud; the rest is burned. */
+  challengerShareBps: number;
+  /** Validators drawn for a dispute committee. */
+  committeeSize: number;
+  /** Stake a validator bonds per job it judges. */
+  validatorBond: bigint;
+  /** Stake a disputer bonds. */
+  disputeBond: bigint;
+  /** Taken from a validator that misses its verdict window or a silent committee member. */
+  validatorPenalty: bigint;
+  /** Largest payment per job the verifier accepts (the parameter guard's reward R and outside gain G). */
+  maxPrice: bigint;
+  /** Declared cost of computing one job honestly (the guard's C). */
+  computeCost: bigint;
+  /** Trust decay per update in 1e4 (9,500 keeps 95 %). */
+  trustDecay: number;
+  /** Added to the Beta b parameter (in 1e4) on proven fraud, after the reset. */
+  trustFraudPenalty: bigint;
+  /** Added to b (in 1e4) on a timeout. */
+  trustTimeoutPenalty: bigint;
 }
 
 export const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000";
@@ -39,4 +81,29 @@ export const DEFAULT_PARAMS: SystemParams = {
   maxReassignments: 3,
   jobBond: parseEther("0.1"),
   livenessPenalty: parseEther("0.01"),
+  poi: {
+    revealWindow: 600,
+    verdictWindow: 600,
+    disputeWindow: 1800,
+    committeeWindow: 600,
+    kMin: 3,
+    kMax: 6,
+    maxSteps: 64,
+    requesterShareBps: 5_000,
+    challengerShareBps: 2_500,
+    committeeSize: 3,
+    validatorBond: parseEther("0.05"),
+    disputeBond: parseEther("0.05"),
+    validatorPenalty: parseEther("0.01"),
+    maxPrice: parseEther("0.004"),
+    computeCost: parseEther("0.001"),
+    trustDecay: 9_500,
+    trustFraudPenalty: 40_000n,
+    trustTimeoutPenalty: 10_000n,
+  },
 };
+
+/** The longest a Proof-of-Inference job can keep a node's bond at stake without a validator timing out. */
+export function poiMaxWindow(p: PoiParams): number {
+  return p.revealWindow + p.verdictWindow + p.disputeWindow + p.committeeWindow;
+}

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPublicClient, createWalletClient, defineChain, http, type Account } from "viem";
 import { deploySystem, type Deployment } from "./system.ts";
-import type { SystemParams } from "./params.ts";
+import type { ParamOverrides } from "./system.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -12,7 +12,7 @@ export interface PublishOptions {
   account: Account;
   /** Name of the file under deployments/, e.g. "localhost". */
   network: string;
-  params?: Partial<SystemParams>;
+  params?: ParamOverrides;
   log?: (line: string) => void;
 }
 

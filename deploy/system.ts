@@ -1,6 +1,6 @@
 import { getAddress, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { loadArtifact, type ContractName } from "./artifacts.ts";
-import { DEFAULT_PARAMS, type SystemParams } from "./params.ts";
+import { DEFAULT_PARAMS, poiMaxWindow, type PoiParams, type SystemParams } from "./params.ts";
 
 export interface Deployment {
   chainId: number;
@@ -12,13 +12,18 @@ export interface Deployment {
     containerRegistry: Address;
     nodeRegistry: Address;
     coordinator: Address;
+    proofOfInference: Address;
+    trustModel: Address;
   };
 }
+
+/** Any subset of the parameters; `poi` may itself be partial. */
+export type ParamOverrides = Partial<Omit<SystemParams, "poi">> & { poi?: Partial<PoiParams> };
 
 export interface DeployOptions {
   wallet: WalletClient<Transport, Chain, Account>;
   publicClient: PublicClient;
-  params?: Partial<SystemParams>;
+  params?: ParamOverrides;
   /** Log each step (name and address). */
   log?: (line: string) => void;
 }
@@ -73,7 +78,11 @@ async function send(
 export async function deploySystem(options: DeployOptions): Promise<Deployment> {
   const { wallet, publicClient } = options;
   const log = options.log ?? (() => {});
-  const p: SystemParams = { ...DEFAULT_PARAMS, ...options.params };
+  const p: SystemParams = {
+    ...DEFAULT_PARAMS,
+    ...options.params,
+    poi: { ...DEFAULT_PARAMS.poi, ...options.params?.poi },
+  };
   const owner = wallet.account.address;
   const treasury = p.treasury ?? owner;
   if (p.unbondingDelay <= p.deliveryWindow) {
@@ -110,14 +119,61 @@ export async function deploySystem(options: DeployOptions): Promise<Deployment> 
   await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setBonder", [coordinator, true]);
   await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setSlasher", [coordinator, true, BigInt(p.deliveryWindow)]);
 
+  // Proof-of-Inference: its constructor runs the parameter guard against the Coordinator's job bond.
+  const q = p.poi;
+  const proofOfInference = await deployContract(wallet, publicClient, "ProofOfInference", [
+    owner,
+    coordinator,
+    nodeRegistry,
+    randomness,
+    {
+      revealWindow: q.revealWindow,
+      verdictWindow: q.verdictWindow,
+      disputeWindow: q.disputeWindow,
+      committeeWindow: q.committeeWindow,
+      kMin: q.kMin,
+      kMax: q.kMax,
+      maxSteps: q.maxSteps,
+      requesterShareBps: q.requesterShareBps,
+      challengerShareBps: q.challengerShareBps,
+      committeeSize: q.committeeSize,
+      validatorBond: q.validatorBond,
+      disputeBond: q.disputeBond,
+      validatorPenalty: q.validatorPenalty,
+      maxPrice: q.maxPrice,
+      computeCost: q.computeCost,
+      treasury,
+    },
+  ]);
+  log(`ProofOfInference    ${proofOfInference}`);
+  const trustModel = await deployContract(wallet, publicClient, "TrustModel", [
+    proofOfInference,
+    { decay: q.trustDecay, fraudPenalty: q.trustFraudPenalty, timeoutPenalty: q.trustTimeoutPenalty },
+  ]);
+  log(`TrustModel          ${trustModel}`);
+  await send(wallet, publicClient, "ProofOfInference", proofOfInference, "setTrustModel", [trustModel]);
+  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setTrustModel", [trustModel]);
+  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setBonder", [proofOfInference, true]);
+  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setSlasher", [proofOfInference, true, BigInt(poiMaxWindow(q))]);
+  await send(wallet, publicClient, "Coordinator", coordinator, "setVerifier", [proofOfInference, true]);
+
   const blockNumber = await publicClient.getBlockNumber();
   return {
     chainId: await publicClient.getChainId(),
     deployer: owner,
     blockNumber: blockNumber.toString(),
-    params: Object.fromEntries(
-      Object.entries({ ...p, treasury }).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : (v as string | number)]),
-    ),
-    contracts: { randomness, containerRegistry, nodeRegistry, coordinator },
+    params: flatten({ ...p, treasury }),
+    contracts: { randomness, containerRegistry, nodeRegistry, coordinator, proofOfInference, trustModel },
   };
+}
+
+/** Parameters as JSON-safe strings and numbers, nested groups flattened as "group.key". */
+function flatten(o: object, prefix = ""): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === "bigint") out[prefix + k] = v.toString();
+    else if (typeof v === "object" && v !== null) Object.assign(out, flatten(v, `${prefix}${k}.`));
+    else out[prefix + k] = v as string | number;
+  }
+  return out;
 }

@@ -28,7 +28,14 @@ describe("npm run devnet", () => {
         contracts: Record<string, string>;
       };
       assert.equal(file.chainId, 31337);
-      for (const name of ["randomness", "containerRegistry", "nodeRegistry", "coordinator"]) {
+      for (const name of [
+        "randomness",
+        "containerRegistry",
+        "nodeRegistry",
+        "coordinator",
+        "proofOfInference",
+        "trustModel",
+      ]) {
         const address = file.contracts[name];
         assert.ok(address && isAddress(address), `${name} address`);
         assert.ok(out.includes(address), `printed ${name}`);

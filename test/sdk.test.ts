@@ -41,6 +41,8 @@ describe("@infernet/sdk mirrors the on-chain rules", () => {
         containerRegistry: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
         nodeRegistry: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
         coordinator: "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9",
+        proofOfInference: "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9",
+        trustModel: "0x5fc8d32690cc91d4c39d9d3abcbd16989f875707",
       },
     };
     assert.equal(parseDeployment(good).contracts.coordinator, "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9");

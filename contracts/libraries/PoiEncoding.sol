@@ -138,4 +138,21 @@ library PoiEncoding {
             }
         }
     }
+
+    /// @notice The leaves a reveal opens (§7): sorted and unique {0, T, T + 1} ∪ {c, c + 1 : c challenged}.
+    /// `challenged` must be strictly increasing, as `challengeIndices` returns it.
+    function openedIndices(uint32[] memory challenged, uint256 steps) internal pure returns (uint256[] memory opened) {
+        opened = new uint256[](2 * challenged.length + 3);
+        uint256 n = 1; // opened[0] = 0
+        for (uint256 j; j < challenged.length; ++j) {
+            uint256 c = challenged[j];
+            if (c > opened[n - 1]) opened[n++] = c;
+            if (c + 1 > opened[n - 1]) opened[n++] = c + 1;
+        }
+        if (steps > opened[n - 1]) opened[n++] = steps;
+        opened[n++] = steps + 1;
+        assembly ("memory-safe") {
+            mstore(opened, n)
+        }
+    }
 }

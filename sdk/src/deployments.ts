@@ -13,6 +13,8 @@ export interface DeploymentFile {
     containerRegistry: Address;
     nodeRegistry: Address;
     coordinator: Address;
+    proofOfInference: Address;
+    trustModel: Address;
   };
 }
 
@@ -23,7 +25,14 @@ export class InvalidDeploymentFileError extends Error {
   }
 }
 
-const CONTRACT_KEYS = ["randomness", "containerRegistry", "nodeRegistry", "coordinator"] as const;
+const CONTRACT_KEYS = [
+  "randomness",
+  "containerRegistry",
+  "nodeRegistry",
+  "coordinator",
+  "proofOfInference",
+  "trustModel",
+] as const;
 
 /** Validates parsed JSON as a deployment file; `source` names it in errors. */
 export function parseDeployment(json: unknown, source = "deployment"): DeploymentFile {

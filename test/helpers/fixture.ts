@@ -1,7 +1,7 @@
 import { network } from "hardhat";
 import { keccak256, parseEther, toBytes, type Address, type Hex } from "viem";
-import { deploySystem, type Deployment } from "../../deploy/system.ts";
-import { DEFAULT_PARAMS, type SystemParams } from "../../deploy/params.ts";
+import { deploySystem, type Deployment, type ParamOverrides } from "../../deploy/system.ts";
+import { DEFAULT_PARAMS } from "../../deploy/params.ts";
 
 export const CONTAINER = "hello-echo";
 export const CONTAINER_ID: Hex = keccak256(toBytes(CONTAINER));
@@ -11,7 +11,7 @@ export const CONTAINER_ID: Hex = keccak256(toBytes(CONTAINER));
  * container registered, and typed contract handles. Accounts: [0] deployer/owner/treasury, [1] consumer EOA,
  * [2..] free for operators and nodes.
  */
-export async function deployFixture(params: Partial<SystemParams> = {}) {
+export async function deployFixture(params: ParamOverrides = {}) {
   const connection = await network.create();
   const { viem, networkHelpers } = connection;
   const publicClient = await viem.getPublicClient();
@@ -24,6 +24,8 @@ export async function deployFixture(params: Partial<SystemParams> = {}) {
   const nodeRegistry = await viem.getContractAt("NodeRegistry", contracts.nodeRegistry);
   const containerRegistry = await viem.getContractAt("ContainerRegistry", contracts.containerRegistry);
   const randomness = await viem.getContractAt("BlockhashRandomness", contracts.randomness);
+  const poi = await viem.getContractAt("ProofOfInference", contracts.proofOfInference);
+  const trustModel = await viem.getContractAt("TrustModel", contracts.trustModel);
   await containerRegistry.write.registerContainer([CONTAINER, `0x${"00".repeat(32)}`]);
   return {
     connection,
@@ -32,11 +34,13 @@ export async function deployFixture(params: Partial<SystemParams> = {}) {
     publicClient,
     wallets,
     deployment,
-    params: { ...DEFAULT_PARAMS, ...params },
+    params: { ...DEFAULT_PARAMS, ...params, poi: { ...DEFAULT_PARAMS.poi, ...params.poi } },
     coordinator,
     nodeRegistry,
     containerRegistry,
     randomness,
+    poi,
+    trustModel,
   };
 }
 

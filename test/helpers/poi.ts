@@ -1,0 +1,136 @@
+import { randomBytes } from "node:crypto";
+import assert from "node:assert/strict";
+import { keccak256, parseEventLogs, toHex, type Address, type Hex } from "viem";
+import { commitJob, jobId as poiJobId, revealJob, type JobCommitment, type StepRecord } from "@infernet/sdk";
+import { deployFixture, registerNode, subscriptionParams, type Fixture } from "./fixture.ts";
+
+export const PRICE = 4_000_000_000_000_000n; // 0.004 ETH, the default PoI maxPrice
+export const ETH: Address = "0x0000000000000000000000000000000000000000";
+
+export interface PoiWorld {
+  f: Fixture;
+  /** Node addresses, each registered by its own operator (the same wallet). */
+  nodes: Address[];
+}
+
+/** A deployed system with `count` nodes (wallets 2..2+count), each its own operator, all serving the container. */
+export async function poiWorld(count = 6): Promise<PoiWorld> {
+  const f = await deployFixture();
+  const nodes: Address[] = [];
+  for (let i = 0; i < count; i++) {
+    const w = f.wallets[2 + i]!;
+    await registerNode(f, 2 + i, w.account.address);
+    nodes.push(w.account.address);
+  }
+  return { f, nodes };
+}
+
+/** Typed contract handles acting as `address` (one of the fixture's wallets). */
+export async function as(f: Fixture, address: Address) {
+  const wallet = f.wallets.find((w) => w.account.address.toLowerCase() === address.toLowerCase());
+  if (!wallet) throw new Error(`no wallet for ${address}`);
+  const client = { client: { wallet } };
+  return {
+    coordinator: await f.viem.getContractAt("Coordinator", f.coordinator.address, client),
+    poi: await f.viem.getContractAt("ProofOfInference", f.poi.address, client),
+    registry: await f.viem.getContractAt("NodeRegistry", f.nodeRegistry.address, client),
+  };
+}
+
+export interface PoiJob {
+  subscriptionId: bigint;
+  interval: number;
+  slot: number;
+  ref: { subscriptionId: bigint; interval: number; slot: number };
+  provider: Address;
+  jobId: Hex;
+  output: Hex;
+}
+
+/** A one-shot paid subscription verified by Proof-of-Inference, requested by wallet 1; returns the assigned node. */
+export async function requestPoiJob(w: PoiWorld, payment = PRICE): Promise<PoiJob> {
+  const { f } = w;
+  const consumer = f.wallets[1]!;
+  const asConsumer = await f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: consumer } });
+  const before = await f.coordinator.read.subscriptionCount();
+  await asConsumer.write.requestCompute(
+    [subscriptionParams({ paymentAmount: payment, verifier: f.poi.address }), payment],
+    { value: payment },
+  );
+  const subscriptionId = before + 1n;
+  await f.networkHelpers.mine();
+  const [provider] = await f.coordinator.read.previewAssignment([subscriptionId, 1]);
+  assert.ok(provider, "a node is assigned");
+  const chainId = await f.publicClient.getChainId();
+  return {
+    subscriptionId,
+    interval: 1,
+    slot: 0,
+    ref: { subscriptionId, interval: 1, slot: 0 },
+    provider,
+    jobId: poiJobId({ chainId, coordinator: f.coordinator.address, subscriptionId, interval: 1 }),
+    output: toHex(randomBytes(32)),
+  };
+}
+
+/** Random step digests standing in for a real trajectory (the diffusion workload supplies real ones). */
+export function fakeTrajectory(T: number): StepRecord[] {
+  return Array.from({ length: T }, (_, i) => ({
+    timestep: 999 - Math.floor((i * 1000) / T),
+    latentDigest: toHex(randomBytes(32)),
+    noiseDigest: toHex(randomBytes(32)),
+  }));
+}
+
+export function commitmentFor(job: PoiJob, steps: StepRecord[], node: Address = job.provider): JobCommitment {
+  return commitJob({
+    jobId: job.jobId,
+    node,
+    steps,
+    finalLatentDigest: toHex(randomBytes(32)),
+    outputHash: keccak256(job.output),
+    paramsHash: toHex(randomBytes(32)),
+  });
+}
+
+/** The provider delivers its output with the commitment; returns the audit depth and challenge round. */
+export async function deliverWithCommit(w: PoiWorld, job: PoiJob, c: JobCommitment, from: Address = job.provider) {
+  const { f } = w;
+  const hash = await (await as(f, from)).coordinator.write.deliver([
+    job.subscriptionId,
+    job.interval,
+    "0x",
+    job.output,
+    c.deliveryProof,
+  ]);
+  const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
+  const [committed] = parseEventLogs({ abi: f.poi.abi, logs: receipt.logs, eventName: "Committed" });
+  assert.ok(committed, "Committed emitted");
+  return { k: committed.args.k, round: committed.args.round, receipt };
+}
+
+/** Waits for the challenge round and opens the challenged steps. */
+export async function revealFor(w: PoiWorld, job: PoiJob, c: JobCommitment, k: number, round: number) {
+  const { f } = w;
+  await f.networkHelpers.mine();
+  const randomness = await f.randomness.read.valueOf([BigInt(round)]);
+  const r = revealJob(c, randomness, k);
+  const hash = await (await as(f, job.provider)).poi.write.reveal([
+    job.ref,
+    r.commitment,
+    r.openings,
+    r.finalLatentDigest,
+    r.proof,
+  ]);
+  return { reveal: r, receipt: await f.publicClient.waitForTransactionReceipt({ hash }) };
+}
+
+/** Draws the validator; returns its address. */
+export async function drawValidator(w: PoiWorld, job: PoiJob): Promise<Address> {
+  const { f } = w;
+  const hash = await f.poi.write.assignValidator([job.ref]);
+  const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
+  const [assigned] = parseEventLogs({ abi: f.poi.abi, logs: receipt.logs, eventName: "ValidatorAssigned" });
+  assert.ok(assigned, "a validator was assigned");
+  return assigned.args.validator;
+}
