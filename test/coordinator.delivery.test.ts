@@ -335,9 +335,10 @@ describe("Coordinator delivery: hostile consumers", () => {
       const receipt = await receiptOf(f, hash);
       await f.viem.assertions.emitWithArgs(hash, f.coordinator, "CallbackFailed", [1n, 1, 0]);
       assert.equal(await f.coordinator.read.credits([ZERO, node]), net(PRICE));
-      // The callee burned its whole limit, and not more: the rest of deliver costs well under 150k.
+      // The callee burned its whole limit, and not more: the rest of deliver (including the assignment it performs,
+      // with a trust-model read per candidate) costs well under 200k.
       assert.ok(receipt.gasUsed > BigInt(limit), `gasUsed ${receipt.gasUsed} > ${limit}`);
-      assert.ok(receipt.gasUsed < BigInt(limit) + 150_000n, `gasUsed ${receipt.gasUsed} < ${limit} + 150k`);
+      assert.ok(receipt.gasUsed < BigInt(limit) + 200_000n, `gasUsed ${receipt.gasUsed} < ${limit} + 200k`);
     }
   });
 

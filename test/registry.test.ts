@@ -101,7 +101,8 @@ describe("NodeRegistry: deployment and views", () => {
     assert.equal(await reg.read.isSlasher([f.coordinator.address]), true);
     // deliveryWindow (3600) from the deploy module, then raised by our slasher's 7200 window
     assert.equal(await reg.read.maxSlasherWindow(), SLASHER_WINDOW);
-    assert.equal(await reg.read.trustModel(), zeroAddress);
+    // The deploy module wires the Proof-of-Inference trust model into selection.
+    assert.equal(await reg.read.trustModel(), getAddress(f.trustModel.address));
     assert.equal(await reg.read.totalBurned(), 0n);
     assert.equal(await reg.read.operatorOf([nodeAddr(1)]), zeroAddress);
     assert.equal(await reg.read.freeStake([nodeAddr(1)]), 0n);

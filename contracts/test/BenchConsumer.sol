@@ -16,11 +16,11 @@ contract BenchConsumer is CallbackConsumer, SubscriptionConsumer {
     constructor(Coordinator coordinator_) BaseConsumer(coordinator_) {}
 
     /// @notice One-shot eager request through CallbackConsumer: redundancy 1, 200k callback gas, paid in ETH.
-    function request(bytes32 containerId, bytes calldata inputs, uint96 paymentAmount)
-        external
-        payable
-        returns (uint64)
-    {
+    function request(
+        bytes32 containerId,
+        bytes calldata inputs,
+        uint96 paymentAmount
+    ) external payable returns (uint64) {
         return _requestCompute(containerId, inputs, 1, 200_000, address(0), paymentAmount, address(0));
     }
 
@@ -38,14 +38,23 @@ contract BenchConsumer is CallbackConsumer, SubscriptionConsumer {
         _cancelSubscription(subscriptionId);
     }
 
-    function getContainerInputs(uint64, uint32 interval, uint32) external pure override returns (bytes memory) {
+    function getContainerInputs(
+        uint64,
+        uint32 interval,
+        uint32
+    ) external pure override returns (bytes memory) {
         return abi.encode(bytes32(uint256(interval)));
     }
 
-    function _receiveCompute(uint64 subscriptionId, uint32, uint16, address, bytes calldata, bytes calldata output, bytes calldata)
-        internal
-        override
-    {
+    function _receiveCompute(
+        uint64 subscriptionId,
+        uint32,
+        uint16,
+        address,
+        bytes calldata,
+        bytes calldata output,
+        bytes calldata
+    ) internal override {
         results[subscriptionId] = bytes32(output);
     }
 }
