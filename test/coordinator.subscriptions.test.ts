@@ -175,6 +175,7 @@ describe("Coordinator subscriptions: requestCompute", () => {
       delivered: 0,
       reassignments: 0,
       bond: parseEther("0.1"),
+      openUntil: now + WINDOW,
     });
     assert.equal(inputsHash, keccak256(p.inputs));
     assert.equal(slots.length, 2);

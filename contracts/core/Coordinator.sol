@@ -195,11 +195,11 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     /// @notice Gives up a slot no eligible node could take before its deadline and unlocks its payment.
     function expireSlot(uint64 subscriptionId, uint32 interval, uint16 slotIndex) external {
         Subscription storage s = _existing(subscriptionId);
-        Slot storage slot = _slotOf(_key(subscriptionId, interval), s, subscriptionId, interval, slotIndex);
+        uint256 key = _key(subscriptionId, interval);
+        Slot storage slot = _slotOf(key, s, subscriptionId, interval, slotIndex);
         if (slot.status != SlotStatus.Empty) revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
-        if (block.timestamp <= slot.deadline) {
-            revert DeadlineNotPassed(subscriptionId, interval, slotIndex, slot.deadline);
-        }
+        uint32 deadline = slot.deadline != 0 ? slot.deadline : _intervals[key].openUntil;
+        if (block.timestamp <= deadline) revert DeadlineNotPassed(subscriptionId, interval, slotIndex, deadline);
         _expire(s, subscriptionId, interval, slotIndex, slot);
     }
 
@@ -255,7 +255,10 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         state = _intervals[key];
         inputsHash = s.inputsHash != bytes32(0) ? s.inputsHash : _intervalInputs[key];
         slots = new Slot[](s.redundancy);
-        for (uint16 i = 0; i < s.redundancy; ++i) slots[i] = _slots[key][i];
+        for (uint16 i = 0; i < s.redundancy; ++i) {
+            slots[i] = _slots[key][i];
+            if (slots[i].deadline == 0) slots[i].deadline = state.openUntil;
+        }
     }
 
     /// @notice Which nodes `assign` would pick for the interval's empty slots if called now: none while the interval
@@ -334,10 +337,9 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             requestedAt: uint32(block.timestamp),
             delivered: 0,
             reassignments: 0,
-            bond: params.jobBond
+            bond: params.jobBond,
+            openUntil: uint32(block.timestamp + params.deliveryWindow)
         });
-        uint32 deadline = uint32(block.timestamp + params.deliveryWindow);
-        for (uint16 i = 0; i < s.redundancy; ++i) _slots[key][i].deadline = deadline;
         emit IntervalRequested(subscriptionId, interval, round, inputsHash, inputs);
     }
 

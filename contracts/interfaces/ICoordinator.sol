@@ -42,7 +42,8 @@ interface ICoordinator {
     /// later change of `Params.jobBond` never releases or slashes a different amount than was bonded.
     /// `round` is the randomness round the next assignment uses (replaced on reassignment); `seedRound` is the round
     /// reserved at the request and never replaced: its value seeds the job's initial noise (docs/protocol.md §6).
-    /// Rounds are block numbers or oracle counters and fit 32 bits.
+    /// Rounds are block numbers or oracle counters and fit 32 bits. `openUntil` is the deadline of slots that were
+    /// never assigned (stored once here instead of once per slot).
     struct IntervalState {
         uint32 round;
         uint32 seedRound;
@@ -50,6 +51,7 @@ interface ICoordinator {
         uint16 delivered;
         uint8 reassignments;
         uint96 bond;
+        uint32 openUntil;
     }
 
     enum SlotStatus {
