@@ -21,7 +21,8 @@ const { values } = parseArgs({
   },
 });
 if (!values.rpc) fail("--rpc <url> is required");
-if (!values.network || !/^[a-z0-9_-]+$/i.test(values.network)) fail("--network <name> is required (letters, digits, - and _)");
+if (!values.network || !/^[a-z0-9_-]+$/i.test(values.network))
+  fail("--network <name> is required (letters, digits, - and _)");
 let key = process.env.DEPLOYER_PRIVATE_KEY;
 if (values["key-file"]) {
   try {
@@ -30,7 +31,8 @@ if (values["key-file"]) {
     fail(`--key-file ${values["key-file"]} is not readable: ${(err as Error).message}`);
   }
 }
-if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) fail("a deployer key (0x + 64 hex) is required via --key-file or DEPLOYER_PRIVATE_KEY");
+if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key))
+  fail("a deployer key (0x + 64 hex) is required via --key-file or DEPLOYER_PRIVATE_KEY");
 
 const { deployment, file } = await deployAndPublish({
   rpcUrl: values.rpc,

@@ -78,6 +78,7 @@ const { deployment, file } = await deployAndPublish({
   network: "localhost",
 });
 console.log(`InferNet devnet on ${rpcUrl} (chain id ${deployment.chainId})`);
-for (const [name, address] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(18)} ${address}`);
+for (const [name, address] of Object.entries(deployment.contracts))
+  console.log(`  ${name.padEnd(18)} ${address}`);
 console.log(`addresses written to ${file}`);
 console.log("ready; Ctrl-C to stop");

@@ -17,7 +17,9 @@ export interface PublishOptions {
 }
 
 /** Deploys the system to `rpcUrl` and writes deployments/<network>.json. */
-export async function deployAndPublish(options: PublishOptions): Promise<{ deployment: Deployment; file: string }> {
+export async function deployAndPublish(
+  options: PublishOptions,
+): Promise<{ deployment: Deployment; file: string }> {
   const probe = createPublicClient({ transport: http(options.rpcUrl) });
   const chainId = await probe.getChainId();
   const chain = defineChain({

@@ -1,4 +1,13 @@
-import { getAddress, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import {
+  getAddress,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { loadArtifact, type ContractName } from "./artifacts.ts";
 import { DEFAULT_PARAMS, poiMaxWindow, type PoiParams, type SystemParams } from "./params.ts";
 
@@ -43,9 +52,16 @@ export async function deployContract(
   args: readonly unknown[] = [],
 ): Promise<Address> {
   const { abi, bytecode } = loadArtifact(name);
-  const hash = await wallet.deployContract({ abi, bytecode, args, account: wallet.account, chain: wallet.chain });
+  const hash = await wallet.deployContract({
+    abi,
+    bytecode,
+    args,
+    account: wallet.account,
+    chain: wallet.chain,
+  });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new DeploymentError(name, `tx ${hash} reverted`);
+  if (receipt.status !== "success" || !receipt.contractAddress)
+    throw new DeploymentError(name, `tx ${hash} reverted`);
   return getAddress(receipt.contractAddress);
 }
 
@@ -67,7 +83,8 @@ async function send(
     chain: wallet.chain,
   });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new DeploymentError(`${name}.${functionName}`, `tx ${hash} reverted`);
+  if (receipt.status !== "success")
+    throw new DeploymentError(`${name}.${functionName}`, `tx ${hash} reverted`);
   return hash;
 }
 
@@ -86,7 +103,10 @@ export async function deploySystem(options: DeployOptions): Promise<Deployment> 
   const owner = wallet.account.address;
   const treasury = p.treasury ?? owner;
   if (p.unbondingDelay <= p.deliveryWindow) {
-    throw new DeploymentError("params", `unbondingDelay (${p.unbondingDelay}) must exceed deliveryWindow (${p.deliveryWindow})`);
+    throw new DeploymentError(
+      "params",
+      `unbondingDelay (${p.unbondingDelay}) must exceed deliveryWindow (${p.deliveryWindow})`,
+    );
   }
 
   const randomness = await deployContract(wallet, publicClient, "BlockhashRandomness");
@@ -117,7 +137,11 @@ export async function deploySystem(options: DeployOptions): Promise<Deployment> 
   ]);
   log(`Coordinator         ${coordinator}`);
   await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setBonder", [coordinator, true]);
-  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setSlasher", [coordinator, true, BigInt(p.deliveryWindow)]);
+  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setSlasher", [
+    coordinator,
+    true,
+    BigInt(p.deliveryWindow),
+  ]);
 
   // Proof-of-Inference: its constructor runs the parameter guard against the Coordinator's job bond.
   const q = p.poi;
@@ -154,7 +178,11 @@ export async function deploySystem(options: DeployOptions): Promise<Deployment> 
   await send(wallet, publicClient, "ProofOfInference", proofOfInference, "setTrustModel", [trustModel]);
   await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setTrustModel", [trustModel]);
   await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setBonder", [proofOfInference, true]);
-  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setSlasher", [proofOfInference, true, BigInt(poiMaxWindow(q))]);
+  await send(wallet, publicClient, "NodeRegistry", nodeRegistry, "setSlasher", [
+    proofOfInference,
+    true,
+    BigInt(poiMaxWindow(q)),
+  ]);
   await send(wallet, publicClient, "Coordinator", coordinator, "setVerifier", [proofOfInference, true]);
 
   const blockNumber = await publicClient.getBlockNumber();

@@ -492,7 +492,9 @@ describe("Coordinator delivery: verifier path", () => {
     );
     await verifier.write.setRefuse([false]);
     for (const [i, n] of [a, b].entries()) {
-      const hash = await (await coordinatorAs(f, walletOf(f, n))).write.deliver([id, 1, "0x", "0x01", "0xc0ffee"]);
+      const hash = await (
+        await coordinatorAs(f, walletOf(f, n))
+      ).write.deliver([id, 1, "0x", "0x01", "0xc0ffee"]);
       // The verifier sees the node, the output's hash, the payment and the proof (its commitment).
       await f.viem.assertions.emitWithArgs(hash, verifier, "DeliveryRecorded", [
         id,

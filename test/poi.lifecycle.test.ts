@@ -47,10 +47,17 @@ describe("Proof-of-Inference lifecycle on the in-process chain", () => {
     await (await as(f, validator)).poi.write.postVerdict([job.ref, true, 0n, toHex(1, { size: 32 }), 9000]);
 
     // No payout while the dispute window is open.
-    await f.viem.assertions.revertWithCustomError(f.poi.write.finalize([job.ref]), f.poi, "DisputeWindowOpen");
+    await f.viem.assertions.revertWithCustomError(
+      f.poi.write.finalize([job.ref]),
+      f.poi,
+      "DisputeWindowOpen",
+    );
     await f.networkHelpers.time.increase(f.params.poi.disputeWindow + 1);
     const settle = await f.poi.write.finalize([job.ref]);
-    await f.viem.assertions.emitWithArgs(settle, f.poi, "JobPaid", [await f.poi.read.jobKey([job.ref]), getAddress(job.provider)]);
+    await f.viem.assertions.emitWithArgs(settle, f.poi, "JobPaid", [
+      await f.poi.read.jobKey([job.ref]),
+      getAddress(job.provider),
+    ]);
 
     // The node is paid (less the protocol fee), its job bond and the validator's bond are free again.
     assert.equal(await f.coordinator.read.credits([ETH, job.provider]), splitFee(PRICE, f.params.feeBps).net);

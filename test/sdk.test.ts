@@ -1,6 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { currentInterval, intervalStart, splitFee, parseDeployment, InvalidDeploymentFileError } from "@infernet/sdk";
+import {
+  currentInterval,
+  intervalStart,
+  splitFee,
+  parseDeployment,
+  InvalidDeploymentFileError,
+} from "@infernet/sdk";
 import { deployFixture, subscriptionParams } from "./helpers/fixture.ts";
 
 /** The built package (sdk/dist, what users import) against the contracts' own rules. */
@@ -10,11 +16,18 @@ describe("@infernet/sdk mirrors the on-chain rules", () => {
     const now = Number((await f.publicClient.getBlock()).timestamp);
     const activeAt = now + 100;
     const period = 37;
-    await f.coordinator.write.createSubscription([subscriptionParams({ activeAt, period, frequency: 50 }), 0n]);
+    await f.coordinator.write.createSubscription([
+      subscriptionParams({ activeAt, period, frequency: 50 }),
+      0n,
+    ]);
     for (const step of [1, 50, 60, 1, 36, 37, 100, 3]) {
       await f.networkHelpers.time.increase(step);
       const ts = Number((await f.publicClient.getBlock()).timestamp);
-      assert.equal(await f.coordinator.read.currentInterval([1n]), currentInterval(activeAt, period, ts), `at ${ts}`);
+      assert.equal(
+        await f.coordinator.read.currentInterval([1n]),
+        currentInterval(activeAt, period, ts),
+        `at ${ts}`,
+      );
     }
   });
 
@@ -26,7 +39,10 @@ describe("@infernet/sdk mirrors the on-chain rules", () => {
   });
 
   it("splitFee rounds the fee down and refuses fees above the on-chain cap", () => {
-    assert.deepEqual(splitFee(10_000_000_000_000_000n, 100), { fee: 100_000_000_000_000n, net: 9_900_000_000_000_000n });
+    assert.deepEqual(splitFee(10_000_000_000_000_000n, 100), {
+      fee: 100_000_000_000_000n,
+      net: 9_900_000_000_000_000n,
+    });
     assert.deepEqual(splitFee(199n, 100), { fee: 1n, net: 198n });
     assert.throws(() => splitFee(1n, 1001), RangeError);
   });
@@ -48,7 +64,8 @@ describe("@infernet/sdk mirrors the on-chain rules", () => {
     assert.equal(parseDeployment(good).contracts.coordinator, "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9");
     assert.throws(
       () => parseDeployment({ ...good, contracts: { ...good.contracts, nodeRegistry: "0x12" } }),
-      (err: unknown) => err instanceof InvalidDeploymentFileError && /contracts\.nodeRegistry/.test(err.message),
+      (err: unknown) =>
+        err instanceof InvalidDeploymentFileError && /contracts\.nodeRegistry/.test(err.message),
     );
   });
 });

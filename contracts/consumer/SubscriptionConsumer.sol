@@ -7,10 +7,10 @@ import {ICoordinator} from "../interfaces/ICoordinator.sol";
 /// @title SubscriptionConsumer
 /// @notice Recurring subscriptions: create, top up, cancel, take back unspent prepayment.
 abstract contract SubscriptionConsumer is BaseConsumer {
-    function _createSubscription(ICoordinator.SubscriptionParams memory p, uint256 deposit)
-        internal
-        returns (uint64)
-    {
+    function _createSubscription(
+        ICoordinator.SubscriptionParams memory p,
+        uint256 deposit
+    ) internal returns (uint64) {
         uint256 value = p.paymentToken == address(0) ? deposit : 0;
         return _coordinator.createSubscription{value: value}(p, deposit);
     }

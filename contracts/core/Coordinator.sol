@@ -57,21 +57,19 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     // ---------------------------------------------------------------- consumers
 
     /// @notice Creates a subscription owned by msg.sender and prepays `deposit` (as msg.value for ETH).
-    function createSubscription(SubscriptionParams calldata p, uint256 deposit)
-        external
-        payable
-        returns (uint64 subscriptionId)
-    {
+    function createSubscription(
+        SubscriptionParams calldata p,
+        uint256 deposit
+    ) external payable returns (uint64 subscriptionId) {
         subscriptionId = _createSubscription(msg.sender, p);
         if (deposit != 0 || msg.value != 0) _fund(subscriptionId, p.paymentToken, deposit);
     }
 
     /// @notice One call for the common case: create, prepay and request the first interval.
-    function requestCompute(SubscriptionParams calldata p, uint256 deposit)
-        external
-        payable
-        returns (uint64 subscriptionId)
-    {
+    function requestCompute(
+        SubscriptionParams calldata p,
+        uint256 deposit
+    ) external payable returns (uint64 subscriptionId) {
         subscriptionId = _createSubscription(msg.sender, p);
         if (deposit != 0 || msg.value != 0) _fund(subscriptionId, p.paymentToken, deposit);
         _requestInterval(subscriptionId);
@@ -132,7 +130,8 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             if (!found) revert NotAssigned(subscriptionId, interval, msg.sender);
         }
         Slot storage slot = _slots[key][slotIndex];
-        if (block.timestamp > slot.deadline) revert DeadlinePassed(subscriptionId, interval, slotIndex, slot.deadline);
+        if (block.timestamp > slot.deadline)
+            revert DeadlinePassed(subscriptionId, interval, slotIndex, slot.deadline);
 
         // Effects before any external call.
         st.delivered += 1;
@@ -140,7 +139,14 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         if (verifier == address(0)) {
             slot.status = SlotStatus.Paid;
             if (s.paymentAmount != 0) {
-                _payLocked(subscriptionId, s.paymentToken, msg.sender, s.paymentAmount, params.feeBps, params.treasury);
+                _payLocked(
+                    subscriptionId,
+                    s.paymentToken,
+                    msg.sender,
+                    s.paymentAmount,
+                    params.feeBps,
+                    params.treasury
+                );
             }
         } else {
             slot.status = SlotStatus.Held;
@@ -151,7 +157,15 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
 
         // The verifier (trusted: allow-listed) records the node's commitment against this output; it may revert.
         if (verifier != address(0)) {
-            IVerifier(verifier).onDeliver(subscriptionId, interval, slotIndex, msg.sender, outputHash, s.paymentAmount, proof);
+            IVerifier(verifier).onDeliver(
+                subscriptionId,
+                interval,
+                slotIndex,
+                msg.sender,
+                outputHash,
+                s.paymentAmount,
+                proof
+            );
         }
 
         if (verifier == address(0)) registry.releaseBond(msg.sender, st.bond);
@@ -197,9 +211,11 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         Subscription storage s = _existing(subscriptionId);
         uint256 key = _key(subscriptionId, interval);
         Slot storage slot = _slotOf(key, s, subscriptionId, interval, slotIndex);
-        if (slot.status != SlotStatus.Empty) revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
+        if (slot.status != SlotStatus.Empty)
+            revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
         uint32 deadline = slot.deadline != 0 ? slot.deadline : _intervals[key].openUntil;
-        if (block.timestamp <= deadline) revert DeadlineNotPassed(subscriptionId, interval, slotIndex, deadline);
+        if (block.timestamp <= deadline)
+            revert DeadlineNotPassed(subscriptionId, interval, slotIndex, deadline);
         _expire(s, subscriptionId, interval, slotIndex, slot);
     }
 
@@ -208,17 +224,30 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     /// @notice The subscription's verifier releases a held payment to the node (and its job bond), or returns the
     /// payment to the subscription. On refusal the job bond stays with the verifier, which slashes it or releases it
     /// through the NodeRegistry, where it is an authorised slasher and bonder.
-    function settle(uint64 subscriptionId, uint32 interval, uint16 slotIndex, bool pay) external nonReentrant {
+    function settle(
+        uint64 subscriptionId,
+        uint32 interval,
+        uint16 slotIndex,
+        bool pay
+    ) external nonReentrant {
         Subscription storage s = _existing(subscriptionId);
         if (msg.sender != s.verifier) revert NotVerifier(subscriptionId, msg.sender);
         uint256 key = _key(subscriptionId, interval);
         Slot storage slot = _slotOf(key, s, subscriptionId, interval, slotIndex);
-        if (slot.status != SlotStatus.Held) revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
+        if (slot.status != SlotStatus.Held)
+            revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
         address node = slot.node;
         if (pay) {
             slot.status = SlotStatus.Paid;
             if (s.paymentAmount != 0) {
-                _payLocked(subscriptionId, s.paymentToken, node, s.paymentAmount, params.feeBps, params.treasury);
+                _payLocked(
+                    subscriptionId,
+                    s.paymentToken,
+                    node,
+                    s.paymentAmount,
+                    params.feeBps,
+                    params.treasury
+                );
             }
             registry.releaseBond(node, _intervals[key].bond);
         } else {
@@ -245,11 +274,10 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         return _subscriptions[subscriptionId];
     }
 
-    function getInterval(uint64 subscriptionId, uint32 interval)
-        external
-        view
-        returns (IntervalState memory state, bytes32 inputsHash, Slot[] memory slots)
-    {
+    function getInterval(
+        uint64 subscriptionId,
+        uint32 interval
+    ) external view returns (IntervalState memory state, bytes32 inputsHash, Slot[] memory slots) {
         uint256 key = _key(subscriptionId, interval);
         Subscription storage s = _subscriptions[subscriptionId];
         state = _intervals[key];
@@ -263,7 +291,10 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
 
     /// @notice Which nodes `assign` would pick for the interval's empty slots if called now: none while the interval
     /// is not requested or its randomness round is not readable (in the request block itself, or once expired).
-    function previewAssignment(uint64 subscriptionId, uint32 interval) external view returns (address[] memory) {
+    function previewAssignment(
+        uint64 subscriptionId,
+        uint32 interval
+    ) external view returns (address[] memory) {
         Subscription storage s = _existing(subscriptionId);
         uint256 key = _key(subscriptionId, interval);
         IntervalState storage st = _intervals[key];
@@ -281,14 +312,18 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
 
     // ---------------------------------------------------------------- internals
 
-    function _createSubscription(address owner, SubscriptionParams calldata p) internal override returns (uint64 id) {
+    function _createSubscription(
+        address owner,
+        SubscriptionParams calldata p
+    ) internal override returns (uint64 id) {
         if (p.redundancy == 0) revert InvalidRedundancy(p.redundancy);
         if (p.frequency == 0) revert InvalidFrequency(p.frequency);
         if (p.period == 0 && p.frequency > 1) revert InvalidPeriod(p.period, p.frequency);
         if (p.callbackGasLimit > params.maxCallbackGasLimit) {
             revert CallbackGasLimitTooHigh(p.callbackGasLimit, params.maxCallbackGasLimit);
         }
-        if (p.paymentToken != address(0) && p.paymentAmount == 0) revert PaymentTokenWithoutAmount(p.paymentToken);
+        if (p.paymentToken != address(0) && p.paymentAmount == 0)
+            revert PaymentTokenWithoutAmount(p.paymentToken);
         if (p.inputs.length > MAX_INPUTS_BYTES) revert InputsTooLarge(p.inputs.length, MAX_INPUTS_BYTES);
         if (!containers.isKnown(p.containerId)) revert IContainerRegistry.UnknownContainer(p.containerId);
         if (p.verifier != address(0) && !isVerifier[p.verifier]) revert UnknownVerifier(p.verifier);
@@ -343,8 +378,17 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         emit IntervalRequested(subscriptionId, interval, round, inputsHash, inputs);
     }
 
-    function _viewInputs(address owner, uint64 subscriptionId, uint32 interval) private view returns (bytes memory) {
-        try IConsumer(owner).getContainerInputs{gas: INPUTS_GAS_LIMIT}(subscriptionId, interval, uint32(block.timestamp))
+    function _viewInputs(
+        address owner,
+        uint64 subscriptionId,
+        uint32 interval
+    ) private view returns (bytes memory) {
+        try
+            IConsumer(owner).getContainerInputs{gas: INPUTS_GAS_LIMIT}(
+                subscriptionId,
+                interval,
+                uint32(block.timestamp)
+            )
         returns (bytes memory inputs) {
             if (inputs.length > MAX_INPUTS_BYTES) revert InputsTooLarge(inputs.length, MAX_INPUTS_BYTES);
             return inputs;
@@ -381,11 +425,12 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
 
     /// @dev Seed (zero while the round is not readable), nodes to skip (every node that holds or held a slot of this
     /// interval, including those it was taken from by `reassign`) and the number of empty slots.
-    function _plan(uint256 key, Subscription storage s, uint64 subscriptionId, uint32 interval)
-        private
-        view
-        returns (bytes32 seed, address[] memory exclude, uint256 empty)
-    {
+    function _plan(
+        uint256 key,
+        Subscription storage s,
+        uint64 subscriptionId,
+        uint32 interval
+    ) private view returns (bytes32 seed, address[] memory exclude, uint256 empty) {
         IntervalState storage st = _intervals[key];
         uint16 r = s.redundancy;
         address[] storage missed = _missed[key];
@@ -402,7 +447,9 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             mstore(exclude, n)
         }
         if (empty != 0 && randomness.isReady(st.round)) {
-            seed = keccak256(abi.encode(randomness.valueOf(st.round), subscriptionId, interval, st.reassignments));
+            seed = keccak256(
+                abi.encode(randomness.valueOf(st.round), subscriptionId, interval, st.reassignments)
+            );
         }
     }
 
@@ -417,7 +464,8 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
     ) private {
         uint256 limit = s.callbackGasLimit;
         bytes memory data = abi.encodeCall(
-            IConsumer.receiveCompute, (subscriptionId, interval, slotIndex, msg.sender, input, output, proof)
+            IConsumer.receiveCompute,
+            (subscriptionId, interval, slotIndex, msg.sender, input, output, proof)
         );
         address target = s.owner;
         // EIP-150 forwards at most 63/64 of what is left: make sure the consumer really gets `limit`, so a node
@@ -433,9 +481,13 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         if (!ok) emit CallbackFailed(subscriptionId, interval, slotIndex);
     }
 
-    function _expire(Subscription storage s, uint64 subscriptionId, uint32 interval, uint16 slotIndex, Slot storage slot)
-        private
-    {
+    function _expire(
+        Subscription storage s,
+        uint64 subscriptionId,
+        uint32 interval,
+        uint16 slotIndex,
+        Slot storage slot
+    ) private {
         slot.status = SlotStatus.Expired;
         if (s.paymentAmount != 0) _unlock(subscriptionId, s.paymentAmount);
         emit SlotExpired(subscriptionId, interval, slotIndex);
@@ -449,11 +501,13 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         return (0, false);
     }
 
-    function _slotOf(uint256 key, Subscription storage s, uint64 subscriptionId, uint32 interval, uint16 slotIndex)
-        private
-        view
-        returns (Slot storage)
-    {
+    function _slotOf(
+        uint256 key,
+        Subscription storage s,
+        uint64 subscriptionId,
+        uint32 interval,
+        uint16 slotIndex
+    ) private view returns (Slot storage) {
         if (slotIndex >= s.redundancy || _intervals[key].requestedAt == 0) {
             revert InvalidSlot(subscriptionId, interval, slotIndex);
         }

@@ -11,16 +11,21 @@ import {IDelegator} from "../interfaces/IConsumer.sol";
 /// the signature (usually a node) creates it on-chain. Replay-safe: the domain binds chain id and this contract, each
 /// (owner, nonce) creates at most one subscription, and a signature is refused after its expiry.
 abstract contract DelegatedSubscriptions is EIP712 {
-    bytes32 public constant DELEGATED_SUBSCRIPTION_TYPEHASH = keccak256(
-        "DelegatedSubscription(address owner,uint32 nonce,uint32 expiry,bytes32 containerId,uint32 activeAt,"
-        "uint32 period,uint32 frequency,uint16 redundancy,uint32 callbackGasLimit,bool lazy,address paymentToken,"
-        "uint96 paymentAmount,address verifier,bytes inputs)"
-    );
+    bytes32 public constant DELEGATED_SUBSCRIPTION_TYPEHASH =
+        keccak256(
+            "DelegatedSubscription(address owner,uint32 nonce,uint32 expiry,bytes32 containerId,uint32 activeAt,"
+            "uint32 period,uint32 frequency,uint16 redundancy,uint32 callbackGasLimit,bool lazy,address paymentToken,"
+            "uint96 paymentAmount,address verifier,bytes inputs)"
+        );
 
     error SignatureExpired(uint32 expiry);
     error InvalidDelegateSignature(address owner, address signer);
 
-    event DelegatedSubscriptionCreated(address indexed owner, uint32 indexed nonce, uint64 indexed subscriptionId);
+    event DelegatedSubscriptionCreated(
+        address indexed owner,
+        uint32 indexed nonce,
+        uint64 indexed subscriptionId
+    );
 
     /// @notice owner => nonce => subscription it created (0 when unused).
     mapping(address owner => mapping(uint32 nonce => uint64)) public delegatedSubscriptionOf;
@@ -49,11 +54,12 @@ abstract contract DelegatedSubscriptions is EIP712 {
     }
 
     /// @notice The EIP-712 digest a signer signs for these parameters.
-    function delegatedDigest(address owner, uint32 nonce, uint32 expiry, ICoordinator.SubscriptionParams calldata p)
-        public
-        view
-        returns (bytes32)
-    {
+    function delegatedDigest(
+        address owner,
+        uint32 nonce,
+        uint32 expiry,
+        ICoordinator.SubscriptionParams calldata p
+    ) public view returns (bytes32) {
         bytes32 structHash = keccak256(
             bytes.concat(
                 abi.encode(DELEGATED_SUBSCRIPTION_TYPEHASH, owner, nonce, expiry, p.containerId, p.activeAt),
@@ -64,8 +70,8 @@ abstract contract DelegatedSubscriptions is EIP712 {
         return _hashTypedDataV4(structHash);
     }
 
-    function _createSubscription(address owner, ICoordinator.SubscriptionParams calldata p)
-        internal
-        virtual
-        returns (uint64);
+    function _createSubscription(
+        address owner,
+        ICoordinator.SubscriptionParams calldata p
+    ) internal virtual returns (uint64);
 }

@@ -55,7 +55,12 @@ abstract contract Escrow is ReentrancyGuardTransient {
     }
 
     /// @dev Moves unlocked funds to `to`'s credit; returns the amount.
-    function _refundFree(uint64 subscriptionId, address token, address to, uint256 amount) internal returns (uint256) {
+    function _refundFree(
+        uint64 subscriptionId,
+        address token,
+        address to,
+        uint256 amount
+    ) internal returns (uint256) {
         Account storage a = _accounts[subscriptionId];
         uint256 free = a.balance - a.locked;
         if (amount == type(uint256).max) amount = free;
@@ -81,9 +86,14 @@ abstract contract Escrow is ReentrancyGuardTransient {
     }
 
     /// @dev Pays `amount` of locked funds to `node`, less the protocol fee that goes to `treasury`.
-    function _payLocked(uint64 subscriptionId, address token, address node, uint256 amount, uint16 feeBps, address treasury)
-        internal
-    {
+    function _payLocked(
+        uint64 subscriptionId,
+        address token,
+        address node,
+        uint256 amount,
+        uint16 feeBps,
+        address treasury
+    ) internal {
         Account storage a = _accounts[subscriptionId];
         a.locked -= uint128(amount);
         a.balance -= uint128(amount);

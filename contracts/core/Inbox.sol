@@ -14,13 +14,21 @@ abstract contract Inbox {
     mapping(bytes32 key => InboxItem) private _inbox;
 
     /// @notice The result `node` delivered for an interval; timestamp 0 when there is none.
-    function inboxOf(uint64 subscriptionId, uint32 interval, address node) external view returns (InboxItem memory) {
+    function inboxOf(
+        uint64 subscriptionId,
+        uint32 interval,
+        address node
+    ) external view returns (InboxItem memory) {
         return _inbox[_inboxKey(subscriptionId, interval, node)];
     }
 
-    function _store(uint64 subscriptionId, uint32 interval, address node, bytes calldata output, bytes calldata proof)
-        internal
-    {
+    function _store(
+        uint64 subscriptionId,
+        uint32 interval,
+        address node,
+        bytes calldata output,
+        bytes calldata proof
+    ) internal {
         InboxItem storage item = _inbox[_inboxKey(subscriptionId, interval, node)];
         item.timestamp = uint32(block.timestamp);
         item.output = output;

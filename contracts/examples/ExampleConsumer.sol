@@ -19,33 +19,36 @@ contract ExampleConsumer is CallbackConsumer, SubscriptionConsumer, Delegator, O
         bytes output;
     }
 
-    event ResultReceived(uint64 indexed subscriptionId, uint32 indexed interval, address indexed node, bytes output);
+    event ResultReceived(
+        uint64 indexed subscriptionId,
+        uint32 indexed interval,
+        address indexed node,
+        bytes output
+    );
 
     mapping(uint64 subscriptionId => Result) public results;
     /// @notice Inputs served to recurring subscriptions through `getContainerInputs`.
     bytes public recurringInput;
 
-    constructor(Coordinator coordinator_, address signer_)
-        BaseConsumer(coordinator_)
-        Delegator(signer_)
-        Ownable(msg.sender)
-    {}
+    constructor(
+        Coordinator coordinator_,
+        address signer_
+    ) BaseConsumer(coordinator_) Delegator(signer_) Ownable(msg.sender) {}
 
-    function request(bytes32 containerId, bytes calldata inputs, uint16 redundancy, uint96 paymentAmount)
-        external
-        payable
-        onlyOwner
-        returns (uint64)
-    {
-        return _requestCompute(containerId, inputs, redundancy, 200_000, address(0), paymentAmount, address(0));
+    function request(
+        bytes32 containerId,
+        bytes calldata inputs,
+        uint16 redundancy,
+        uint96 paymentAmount
+    ) external payable onlyOwner returns (uint64) {
+        return
+            _requestCompute(containerId, inputs, redundancy, 200_000, address(0), paymentAmount, address(0));
     }
 
-    function subscribe(ICoordinator.SubscriptionParams calldata p, uint256 deposit)
-        external
-        payable
-        onlyOwner
-        returns (uint64)
-    {
+    function subscribe(
+        ICoordinator.SubscriptionParams calldata p,
+        uint256 deposit
+    ) external payable onlyOwner returns (uint64) {
         return _createSubscription(p, deposit);
     }
 
@@ -70,10 +73,15 @@ contract ExampleConsumer is CallbackConsumer, SubscriptionConsumer, Delegator, O
         return recurringInput;
     }
 
-    function _receiveCompute(uint64 subscriptionId, uint32 interval, uint16, address node, bytes calldata, bytes calldata output, bytes calldata)
-        internal
-        override
-    {
+    function _receiveCompute(
+        uint64 subscriptionId,
+        uint32 interval,
+        uint16,
+        address node,
+        bytes calldata,
+        bytes calldata output,
+        bytes calldata
+    ) internal override {
         results[subscriptionId] = Result(interval, node, output);
         emit ResultReceived(subscriptionId, interval, node, output);
     }

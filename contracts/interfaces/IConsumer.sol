@@ -18,10 +18,11 @@ interface IConsumer {
 
     /// @notice Inputs for an interval of a subscription without inline inputs. Called once, when the interval is
     /// requested; the returned bytes are pinned by hash so every node of the interval computes on the same input.
-    function getContainerInputs(uint64 subscriptionId, uint32 interval, uint32 timestamp)
-        external
-        view
-        returns (bytes memory);
+    function getContainerInputs(
+        uint64 subscriptionId,
+        uint32 interval,
+        uint32 timestamp
+    ) external view returns (bytes memory);
 }
 
 /// @title IDelegator

@@ -9,7 +9,12 @@ interface IContainerRegistry {
     error UnknownContainer(bytes32 id);
     error PipelineTooShort(uint256 length);
 
-    event ContainerRegistered(bytes32 indexed id, string name, address indexed publisher, bytes32 imageDigest);
+    event ContainerRegistered(
+        bytes32 indexed id,
+        string name,
+        address indexed publisher,
+        bytes32 imageDigest
+    );
     event PipelineRegistered(bytes32 indexed id, string joined, address indexed publisher);
 
     function isKnown(bytes32 id) external view returns (bool);

@@ -105,24 +105,50 @@ interface ICoordinator {
     error FeeTooHigh(uint16 feeBps, uint16 maximum);
     error UnknownVerifier(address verifier);
 
-    event SubscriptionCreated(uint64 indexed subscriptionId, address indexed owner, SubscriptionParams params);
+    event SubscriptionCreated(
+        uint64 indexed subscriptionId,
+        address indexed owner,
+        SubscriptionParams params
+    );
     event SubscriptionCancelled(uint64 indexed subscriptionId, uint256 refunded);
     event IntervalRequested(
-        uint64 indexed subscriptionId, uint32 indexed interval, uint64 round, bytes32 inputsHash, bytes inputs
+        uint64 indexed subscriptionId,
+        uint32 indexed interval,
+        uint64 round,
+        bytes32 inputsHash,
+        bytes inputs
     );
     event RandomnessRefreshed(uint64 indexed subscriptionId, uint32 indexed interval, uint64 round);
     event NodeAssigned(
-        uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot, address indexed node, uint32 deadline
+        uint64 indexed subscriptionId,
+        uint32 indexed interval,
+        uint16 slot,
+        address indexed node,
+        uint32 deadline
     );
     event Delivered(
-        uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot, address indexed node, bytes32 outputHash
+        uint64 indexed subscriptionId,
+        uint32 indexed interval,
+        uint16 slot,
+        address indexed node,
+        bytes32 outputHash
     );
     event CallbackFailed(uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot);
     event NodeReassigned(
-        uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot, address indexed missed, uint256 penalty
+        uint64 indexed subscriptionId,
+        uint32 indexed interval,
+        uint16 slot,
+        address indexed missed,
+        uint256 penalty
     );
     event SlotExpired(uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot);
-    event Settled(uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot, address indexed node, bool paid);
+    event Settled(
+        uint64 indexed subscriptionId,
+        uint32 indexed interval,
+        uint16 slot,
+        address indexed node,
+        bool paid
+    );
     event ParamsSet(Params params);
     event VerifierSet(address indexed verifier, bool allowed);
 }

@@ -12,9 +12,13 @@ interface INodeRegistry {
 
     /// @notice Picks up to `count` distinct eligible nodes for `containerId` by stake- and trust-weighted choice
     /// from `seed`, skipping `exclude`, and bonds `bond` of each one's free stake. Coordinator only.
-    function assignNodes(bytes32 containerId, uint256 count, bytes32 seed, address[] calldata exclude, uint256 bond)
-        external
-        returns (address[] memory nodes);
+    function assignNodes(
+        bytes32 containerId,
+        uint256 count,
+        bytes32 seed,
+        address[] calldata exclude,
+        uint256 bond
+    ) external returns (address[] memory nodes);
 
     /// @notice Like `assignNodes`, also skipping every node of `excludeOperator`: validators and dispute committees
     /// are never drawn from the judged node's own operator. Authorised bonders only.
@@ -28,10 +32,13 @@ interface INodeRegistry {
     ) external returns (address[] memory nodes);
 
     /// @notice Same choice as `assignNodes` without bonding; for previews.
-    function selectNodes(bytes32 containerId, uint256 count, bytes32 seed, address[] calldata exclude, uint256 bond)
-        external
-        view
-        returns (address[] memory nodes);
+    function selectNodes(
+        bytes32 containerId,
+        uint256 count,
+        bytes32 seed,
+        address[] calldata exclude,
+        uint256 bond
+    ) external view returns (address[] memory nodes);
 
     /// @notice Locks `amount` of a node's free stake for an open job. Authorised bonders only.
     function bond(address node, uint256 amount) external;

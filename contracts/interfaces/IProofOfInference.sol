@@ -105,17 +105,48 @@ interface IProofOfInference {
     error InvalidAuditDepth(uint256 kMin, uint256 kMax);
 
     event Committed(
-        bytes32 indexed key, address indexed node, bytes32 root, bytes32 outputHash, bytes32 paramsHash, uint16 steps, uint8 k, uint32 round
+        bytes32 indexed key,
+        address indexed node,
+        bytes32 root,
+        bytes32 outputHash,
+        bytes32 paramsHash,
+        uint16 steps,
+        uint8 k,
+        uint32 round
     );
-    event Revealed(bytes32 indexed key, uint32[] challenged, StepOpening[] openings, bytes32 finalLatentDigest);
+    event Revealed(
+        bytes32 indexed key,
+        uint32[] challenged,
+        StepOpening[] openings,
+        bytes32 finalLatentDigest
+    );
     event ValidatorAssigned(bytes32 indexed key, address indexed validator, uint32 deadline);
-    event VerdictPosted(bytes32 indexed key, address indexed validator, bool pass, uint256 failedSteps, bytes32 digest, uint16 quality);
+    event VerdictPosted(
+        bytes32 indexed key,
+        address indexed validator,
+        bool pass,
+        uint256 failedSteps,
+        bytes32 digest,
+        uint16 quality
+    );
     event VerdictTimedOut(bytes32 indexed key, address indexed validator, uint256 penalty);
     event Disputed(bytes32 indexed key, address indexed disputer, uint32 round);
     event CommitteeAssigned(bytes32 indexed key, address[] members, uint32 deadline);
     event CommitteeVote(bytes32 indexed key, address indexed member, bool pass);
-    event DisputeResolved(bytes32 indexed key, bool verdictUpheld, bool pass, uint256 votesPass, uint256 votesFail);
+    event DisputeResolved(
+        bytes32 indexed key,
+        bool verdictUpheld,
+        bool pass,
+        uint256 votesPass,
+        uint256 votesFail
+    );
     event JobPaid(bytes32 indexed key, address indexed node);
-    event FraudSlashed(bytes32 indexed key, address indexed node, uint256 toRequester, uint256 toChallenger, uint256 burned);
+    event FraudSlashed(
+        bytes32 indexed key,
+        address indexed node,
+        uint256 toRequester,
+        uint256 toChallenger,
+        uint256 burned
+    );
     event ParamsSet(Params params);
 }

@@ -141,7 +141,10 @@ library PoiEncoding {
 
     /// @notice The leaves a reveal opens (§7): sorted and unique {0, T, T + 1} ∪ {c, c + 1 : c challenged}.
     /// `challenged` must be strictly increasing, as `challengeIndices` returns it.
-    function openedIndices(uint32[] memory challenged, uint256 steps) internal pure returns (uint256[] memory opened) {
+    function openedIndices(
+        uint32[] memory challenged,
+        uint256 steps
+    ) internal pure returns (uint256[] memory opened) {
         opened = new uint256[](2 * challenged.length + 3);
         uint256 n = 1; // opened[0] = 0
         for (uint256 j; j < challenged.length; ++j) {

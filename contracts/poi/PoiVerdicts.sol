@@ -38,14 +38,18 @@ abstract contract PoiVerdicts is IProofOfInference {
         Job storage job = _jobs[key];
         if (job.phase != Phase.Revealed) revert WrongPhase(key, job.phase);
         if (job.validator != address(0)) revert ValidatorAlreadyAssigned(key);
-        _assignValidator(key, job, ref);
+        _assignValidator(key, job, ref, address(0));
     }
 
     /// @notice The assigned validator's verdict on every challenged step: `failedSteps` is a bit mask over the
     /// challenged positions, `digest` commits to what it recomputed, `quality` is the workload's quality score.
-    function postVerdict(JobRef calldata ref, bool pass, uint256 failedSteps, bytes32 digest, uint16 quality)
-        external
-    {
+    function postVerdict(
+        JobRef calldata ref,
+        bool pass,
+        uint256 failedSteps,
+        bytes32 digest,
+        uint16 quality
+    ) external {
         bytes32 key = jobKey(ref);
         Job storage job = _jobs[key];
         if (job.phase != Phase.Revealed) revert WrongPhase(key, job.phase);
@@ -71,7 +75,7 @@ abstract contract PoiVerdicts is IProofOfInference {
         _slash(silent, params.validatorBond, params.treasury, penalty, address(0), 0);
         trust.recordTimeout(silent);
         emit VerdictTimedOut(key, silent, penalty);
-        _assignValidator(key, job, ref);
+        _assignValidator(key, job, ref, silent);
     }
 
     // ---------------------------------------------------------------- disputes
@@ -102,7 +106,12 @@ abstract contract PoiVerdicts is IProofOfInference {
         (exclude[0], exclude[1], exclude[2]) = (job.node, job.validator, job.disputer);
         bytes32 seed = keccak256(abi.encode(randomness.valueOf(job.disputeRound), key, "committee"));
         address[] memory members = registry.assignValidators(
-            _containerOf(ref), params.committeeSize, seed, exclude, registry.operatorOf(job.node), params.validatorBond
+            _containerOf(ref),
+            params.committeeSize,
+            seed,
+            exclude,
+            registry.operatorOf(job.node),
+            params.validatorBond
         );
         if (members.length == 0) revert CommitteeNotAssigned(key);
         _committees[key] = members;
@@ -167,12 +176,19 @@ abstract contract PoiVerdicts is IProofOfInference {
 
     // ---------------------------------------------------------------- internals
 
-    function _assignValidator(bytes32 key, Job storage job, JobRef calldata ref) internal {
-        address[] memory exclude = new address[](1);
+    /// @dev `skip` (when non-zero) is also excluded: the validator that just timed out is replaced, never redrawn.
+    function _assignValidator(bytes32 key, Job storage job, JobRef calldata ref, address skip) internal {
+        address[] memory exclude = new address[](skip == address(0) ? 1 : 2);
         exclude[0] = job.node;
+        if (skip != address(0)) exclude[1] = skip;
         bytes32 seed = keccak256(abi.encode(randomness.valueOf(job.round), key, "validator", job.attempts));
         address[] memory picked = registry.assignValidators(
-            _containerOf(ref), 1, seed, exclude, registry.operatorOf(job.node), params.validatorBond
+            _containerOf(ref),
+            1,
+            seed,
+            exclude,
+            registry.operatorOf(job.node),
+            params.validatorBond
         );
         if (picked.length == 0) return; // retried through assignValidator once a validator is available
         job.validator = picked[0];
@@ -181,7 +197,14 @@ abstract contract PoiVerdicts is IProofOfInference {
     }
 
     /// @dev Releases `bondAmount` of `node`'s bond, taking `a` to `toA`, `b` to `toB` (address(0) burns).
-    function _slash(address node, uint256 bondAmount, address toA, uint256 a, address toB, uint256 b) internal {
+    function _slash(
+        address node,
+        uint256 bondAmount,
+        address toA,
+        uint256 a,
+        address toB,
+        uint256 b
+    ) internal {
         INodeRegistry.SlashShare[] memory shares = new INodeRegistry.SlashShare[](2);
         shares[0] = INodeRegistry.SlashShare(toA, a);
         shares[1] = INodeRegistry.SlashShare(toB, b);
@@ -223,7 +246,11 @@ abstract contract PoiVerdicts is IProofOfInference {
 
     /// @dev Pays the node (pass) or slashes it for fraud, crediting the challenger share to `challenger`; releases the
     /// validator's bond when `releaseValidator`.
-    function _settle(bytes32 key, Job storage job, JobRef calldata ref, address challenger, bool releaseValidator)
-        internal
-        virtual;
+    function _settle(
+        bytes32 key,
+        Job storage job,
+        JobRef calldata ref,
+        address challenger,
+        bool releaseValidator
+    ) internal virtual;
 }

@@ -97,12 +97,24 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
         uint256 closes = uint256(job.committedAt) + params.revealWindow;
         if (block.timestamp > closes) revert RevealWindowClosed(key, closes);
         if (!randomness.isReady(job.round)) revert ChallengeNotReady(key, job.round);
-        if (keccak256(abi.encode(c.root, c.outputHash, c.paramsHash)) != job.commitHash) revert CommitmentMismatch(key);
+        if (keccak256(abi.encode(c.root, c.outputHash, c.paramsHash)) != job.commitHash)
+            revert CommitmentMismatch(key);
 
         uint256 steps = job.steps;
-        bytes32 jobId = PoiEncoding.jobId(block.chainid, address(coordinator), ref.subscriptionId, ref.interval);
-        uint32[] memory challenged =
-            PoiEncoding.challengeIndices(jobId, node, c.root, randomness.valueOf(job.round), uint32(steps), job.k);
+        bytes32 jobId = PoiEncoding.jobId(
+            block.chainid,
+            address(coordinator),
+            ref.subscriptionId,
+            ref.interval
+        );
+        uint32[] memory challenged = PoiEncoding.challengeIndices(
+            jobId,
+            node,
+            c.root,
+            randomness.valueOf(job.round),
+            uint32(steps),
+            job.k
+        );
         uint256[] memory indices = PoiEncoding.openedIndices(challenged, steps);
         bytes32[] memory leaves = new bytes32[](indices.length);
         // indices = sorted step indices, then steps (output leaf), then steps + 1 (params leaf).
@@ -111,11 +123,28 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
         for (uint256 i = 0; i < n; ++i) {
             StepOpening calldata o = openings[i];
             if (o.index != indices[i]) revert WrongOpening(key, i);
-            leaves[i] = PoiEncoding.stepLeaf(jobId, node, o.index, uint32(steps), o.timestep, o.latentDigest, o.noiseDigest);
+            leaves[i] = PoiEncoding.stepLeaf(
+                jobId,
+                node,
+                o.index,
+                uint32(steps),
+                o.timestep,
+                o.latentDigest,
+                o.noiseDigest
+            );
         }
         leaves[n] = PoiEncoding.outputLeaf(jobId, node, uint32(steps), finalLatentDigest, c.outputHash);
         leaves[n + 1] = PoiEncoding.paramsLeaf(jobId, node, uint32(steps), c.paramsHash);
-        if (!PoiMerkle.verifyMultiproof(c.root, PoiMerkle.depthFor(steps + 2), steps + 2, indices, leaves, proof)) {
+        if (
+            !PoiMerkle.verifyMultiproof(
+                c.root,
+                PoiMerkle.depthFor(steps + 2),
+                steps + 2,
+                indices,
+                leaves,
+                proof
+            )
+        ) {
             revert InvalidProof(key);
         }
         job.phase = Phase.Revealed;
@@ -145,12 +174,16 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
 
     // ---------------------------------------------------------------- internals
 
-    function _settle(bytes32 key, Job storage job, JobRef calldata ref, address challenger, bool releaseValidator)
-        internal
-        override
-    {
+    function _settle(
+        bytes32 key,
+        Job storage job,
+        JobRef calldata ref,
+        address challenger,
+        bool releaseValidator
+    ) internal override {
         address node = job.node;
-        if (releaseValidator && job.validator != address(0)) registry.releaseBond(job.validator, params.validatorBond);
+        if (releaseValidator && job.validator != address(0))
+            registry.releaseBond(job.validator, params.validatorBond);
         if (job.pass) {
             job.phase = Phase.Paid;
             coordinator.settle(ref.subscriptionId, ref.interval, ref.slot, true);
@@ -159,7 +192,10 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
             return;
         }
         job.phase = Phase.Slashed;
-        (ICoordinator.IntervalState memory state,,) = coordinator.getInterval(ref.subscriptionId, ref.interval);
+        (ICoordinator.IntervalState memory state, , ) = coordinator.getInterval(
+            ref.subscriptionId,
+            ref.interval
+        );
         uint256 bond = state.bond;
         uint256 toRequester = (bond * params.requesterShareBps) / BPS;
         uint256 toChallenger = (bond * params.challengerShareBps) / BPS;
@@ -189,7 +225,7 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
             revert InvalidWindows();
         }
         if (p.committeeSize == 0 || p.treasury == address(0)) revert InvalidWindows();
-        (,,,,, uint96 jobBond,) = coordinator.params();
+        (, , , , , uint96 jobBond, ) = coordinator.params();
         FraudGuard.check(
             FraudGuard.Inputs({
                 steps: p.maxSteps,

@@ -101,6 +101,8 @@ contract TrustModel is ITrustModel {
     }
 
     function _save(address node, Belief memory s, uint8 outcome) private {
+        // a == 0 marks a node never seen (read as the prior): a record decayed to zero must not reset to it.
+        if (s.a == 0) s.a = 1;
         _beliefs[node] = s;
         emit TrustUpdated(node, s.a, s.b, outcome);
     }

@@ -74,7 +74,13 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
     event StakeWithdrawn(address indexed node, address indexed operator, uint256 amount);
     event Bonded(address indexed node, uint256 amount, uint256 bonded);
     event BondReleased(address indexed node, uint256 amount, uint256 bonded);
-    event Slashed(address indexed node, address indexed by, uint256 bondAmount, uint256 taken, uint256 burned);
+    event Slashed(
+        address indexed node,
+        address indexed by,
+        uint256 bondAmount,
+        uint256 taken,
+        uint256 burned
+    );
     event NodeJailed(address indexed node, uint256 activeStake);
     event NodeUnjailed(address indexed node);
     event CreditWithdrawn(address indexed account, uint256 amount);
@@ -103,9 +109,12 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
     mapping(address account => uint256) public credits;
     uint256 public totalBurned;
 
-    constructor(address owner_, address stakeToken_, IContainerRegistry containers_, Params memory params_)
-        Ownable(owner_)
-    {
+    constructor(
+        address owner_,
+        address stakeToken_,
+        IContainerRegistry containers_,
+        Params memory params_
+    ) Ownable(owner_) {
         stakeToken = stakeToken_;
         containerRegistry = containers_;
         _setParams(params_);
@@ -145,10 +154,11 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         emit ContainersUpdated(r.node, r.containers);
     }
 
-    function updateNode(address node, string calldata endpoint, Hardware calldata hardware)
-        external
-        onlyOperator(node)
-    {
+    function updateNode(
+        address node,
+        string calldata endpoint,
+        Hardware calldata hardware
+    ) external onlyOperator(node) {
         if (bytes(endpoint).length == 0) revert EmptyEndpoint();
         endpointOf[node] = endpoint;
         _hardware[node] = hardware;
@@ -217,10 +227,13 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- protocol contracts
 
-    function assignNodes(bytes32 containerId, uint256 count, bytes32 seed, address[] calldata exclude, uint256 amount)
-        external
-        returns (address[] memory nodes)
-    {
+    function assignNodes(
+        bytes32 containerId,
+        uint256 count,
+        bytes32 seed,
+        address[] calldata exclude,
+        uint256 amount
+    ) external returns (address[] memory nodes) {
         if (!isBonder[msg.sender]) revert NotBonder(msg.sender);
         nodes = _select(containerId, count, seed, exclude, address(0), amount);
         for (uint256 i = 0; i < nodes.length; ++i) _bond(nodes[i], amount);
@@ -239,11 +252,13 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
         for (uint256 i = 0; i < nodes.length; ++i) _bond(nodes[i], amount);
     }
 
-    function selectNodes(bytes32 containerId, uint256 count, bytes32 seed, address[] calldata exclude, uint256 amount)
-        external
-        view
-        returns (address[] memory)
-    {
+    function selectNodes(
+        bytes32 containerId,
+        uint256 count,
+        bytes32 seed,
+        address[] calldata exclude,
+        uint256 amount
+    ) external view returns (address[] memory) {
         return _select(containerId, count, seed, exclude, address(0), amount);
     }
 
@@ -315,11 +330,9 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- views
 
-    function getNode(address node)
-        external
-        view
-        returns (Node memory info, Hardware memory hardware, bytes32[] memory containers)
-    {
+    function getNode(
+        address node
+    ) external view returns (Node memory info, Hardware memory hardware, bytes32[] memory containers) {
         return (_nodes[node], _hardware[node], _containers[node]);
     }
 

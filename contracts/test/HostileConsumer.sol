@@ -27,9 +27,15 @@ contract HostileConsumer is IConsumer {
         mode = mode_;
     }
 
-    function receiveCompute(uint64 subscriptionId, uint32 interval, uint16, address, bytes calldata, bytes calldata, bytes calldata)
-        external
-    {
+    function receiveCompute(
+        uint64 subscriptionId,
+        uint32 interval,
+        uint16,
+        address,
+        bytes calldata,
+        bytes calldata,
+        bytes calldata
+    ) external {
         if (mode == Mode.Revert) revert("no thanks");
         if (mode == Mode.BurnGas) {
             while (true) {}

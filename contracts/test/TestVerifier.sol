@@ -9,7 +9,15 @@ import {Coordinator} from "../core/Coordinator.sol";
 contract TestVerifier is IVerifier {
     error Refused();
 
-    event DeliveryRecorded(uint64 subscriptionId, uint32 interval, uint16 slot, address node, bytes32 outputHash, uint256 payment, bytes proof);
+    event DeliveryRecorded(
+        uint64 subscriptionId,
+        uint32 interval,
+        uint16 slot,
+        address node,
+        bytes32 outputHash,
+        uint256 payment,
+        bytes proof
+    );
 
     Coordinator public immutable coordinator;
     bool public refuse;

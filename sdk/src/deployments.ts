@@ -36,7 +36,8 @@ const CONTRACT_KEYS = [
 
 /** Validates parsed JSON as a deployment file; `source` names it in errors. */
 export function parseDeployment(json: unknown, source = "deployment"): DeploymentFile {
-  if (typeof json !== "object" || json === null) throw new InvalidDeploymentFileError(source, "not a JSON object");
+  if (typeof json !== "object" || json === null)
+    throw new InvalidDeploymentFileError(source, "not a JSON object");
   const o = json as Record<string, unknown>;
   if (typeof o.chainId !== "number") throw new InvalidDeploymentFileError(source, "chainId must be a number");
   const contracts = o.contracts as Record<string, unknown> | undefined;

@@ -1,5 +1,10 @@
 export { currentInterval, intervalStart } from "./intervals.ts";
 export { BPS, MAX_FEE_BPS, splitFee } from "./fees.ts";
-export { parseDeployment, readDeployment, InvalidDeploymentFileError, type DeploymentFile } from "./deployments.ts";
+export {
+  parseDeployment,
+  readDeployment,
+  InvalidDeploymentFileError,
+  type DeploymentFile,
+} from "./deployments.ts";
 export * from "./poi/index.ts";
 export * from "./economics/index.ts";

@@ -60,7 +60,15 @@ export async function registerNode(
     client: { wallet: operator },
   });
   return registry.write.register(
-    [{ node, endpoint: "http://127.0.0.1:4000", containers, hardware: { gpuModel: "cpu", vramMiB: 0, gpuCount: 0 }, stake }],
+    [
+      {
+        node,
+        endpoint: "http://127.0.0.1:4000",
+        containers,
+        hardware: { gpuModel: "cpu", vramMiB: 0, gpuCount: 0 },
+        stake,
+      },
+    ],
     { value: stake },
   );
 }

@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { keccak256, parseEventLogs, toHex, type Address, type Hex } from "viem";
-import { commitJob, jobId as poiJobId, revealJob, type JobCommitment, type StepRecord } from "@infernet/sdk";
+import {
+  commitJob,
+  jobId as poiJobId,
+  revealJob,
+  type JobCommitment,
+  type Reveal,
+  type StepRecord,
+} from "@infernet/sdk";
 import { deployFixture, registerNode, subscriptionParams, type Fixture } from "./fixture.ts";
 
 export const PRICE = 4_000_000_000_000_000n; // 0.004 ETH, the default PoI maxPrice
@@ -51,7 +58,9 @@ export interface PoiJob {
 export async function requestPoiJob(w: PoiWorld, payment = PRICE): Promise<PoiJob> {
   const { f } = w;
   const consumer = f.wallets[1]!;
-  const asConsumer = await f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: consumer } });
+  const asConsumer = await f.viem.getContractAt("Coordinator", f.coordinator.address, {
+    client: { wallet: consumer },
+  });
   const before = await f.coordinator.read.subscriptionCount();
   await asConsumer.write.requestCompute(
     [subscriptionParams({ paymentAmount: payment, verifier: f.poi.address }), payment],
@@ -94,15 +103,16 @@ export function commitmentFor(job: PoiJob, steps: StepRecord[], node: Address = 
 }
 
 /** The provider delivers its output with the commitment; returns the audit depth and challenge round. */
-export async function deliverWithCommit(w: PoiWorld, job: PoiJob, c: JobCommitment, from: Address = job.provider) {
+export async function deliverWithCommit(
+  w: PoiWorld,
+  job: PoiJob,
+  c: JobCommitment,
+  from: Address = job.provider,
+) {
   const { f } = w;
-  const hash = await (await as(f, from)).coordinator.write.deliver([
-    job.subscriptionId,
-    job.interval,
-    "0x",
-    job.output,
-    c.deliveryProof,
-  ]);
+  const hash = await (
+    await as(f, from)
+  ).coordinator.write.deliver([job.subscriptionId, job.interval, "0x", job.output, c.deliveryProof]);
   const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
   const [committed] = parseEventLogs({ abi: f.poi.abi, logs: receipt.logs, eventName: "Committed" });
   assert.ok(committed, "Committed emitted");
@@ -115,13 +125,9 @@ export async function revealFor(w: PoiWorld, job: PoiJob, c: JobCommitment, k: n
   await f.networkHelpers.mine();
   const randomness = await f.randomness.read.valueOf([BigInt(round)]);
   const r = revealJob(c, randomness, k);
-  const hash = await (await as(f, job.provider)).poi.write.reveal([
-    job.ref,
-    r.commitment,
-    r.openings,
-    r.finalLatentDigest,
-    r.proof,
-  ]);
+  const hash = await (
+    await as(f, job.provider)
+  ).poi.write.reveal([job.ref, r.commitment, r.openings, r.finalLatentDigest, r.proof]);
   return { reveal: r, receipt: await f.publicClient.waitForTransactionReceipt({ hash }) };
 }
 
@@ -133,4 +139,103 @@ export async function drawValidator(w: PoiWorld, job: PoiJob): Promise<Address> 
   const [assigned] = parseEventLogs({ abi: f.poi.abi, logs: receipt.logs, eventName: "ValidatorAssigned" });
   assert.ok(assigned, "a validator was assigned");
   return assigned.args.validator;
+}
+
+// ---------------------------------------------------------------- adversarial scenarios (poi.adversarial.test.ts)
+
+/** Phases of IProofOfInference.Phase and ICoordinator.SlotStatus, by name. */
+export const Phase = {
+  None: 0,
+  Committed: 1,
+  Revealed: 2,
+  Judged: 3,
+  Disputed: 4,
+  Paid: 5,
+  Slashed: 6,
+} as const;
+export const SlotStatus = { Empty: 0, Assigned: 1, Held: 2, Paid: 3, Refunded: 4, Expired: 5 } as const;
+
+/**
+ * Requests PoI jobs (fresh one-shot subscriptions) until `node` is the one assigned; the others are left requested
+ * and unassigned, bonding nothing. Assignment is random (stake × trust weighted), so this takes a few tries.
+ */
+export async function requestPoiJobAssignedTo(
+  w: PoiWorld,
+  node: Address,
+  payment = PRICE,
+  tries = 40,
+): Promise<PoiJob> {
+  for (let i = 0; i < tries; i++) {
+    const job = await requestPoiJob(w, payment);
+    if (job.provider.toLowerCase() === node.toLowerCase()) return job;
+  }
+  throw new Error(`no job was assigned to ${node} in ${tries} requests`);
+}
+
+/** A one-shot paid PoI subscription with `redundancy` slots; one PoiJob per slot (same jobId, same output). */
+export async function requestRedundantPoiJob(
+  w: PoiWorld,
+  redundancy: number,
+  payment = PRICE,
+): Promise<PoiJob[]> {
+  const { f } = w;
+  const consumer = f.wallets[1]!;
+  const asConsumer = await f.viem.getContractAt("Coordinator", f.coordinator.address, {
+    client: { wallet: consumer },
+  });
+  const before = await f.coordinator.read.subscriptionCount();
+  const deposit = payment * BigInt(redundancy);
+  await asConsumer.write.requestCompute(
+    [subscriptionParams({ paymentAmount: payment, verifier: f.poi.address, redundancy }), deposit],
+    { value: deposit },
+  );
+  const subscriptionId = before + 1n;
+  await f.networkHelpers.mine();
+  await f.coordinator.write.assign([subscriptionId, 1]);
+  const [, , slots] = await f.coordinator.read.getInterval([subscriptionId, 1]);
+  assert.equal(slots.length, redundancy);
+  const chainId = await f.publicClient.getChainId();
+  const jobId = poiJobId({ chainId, coordinator: f.coordinator.address, subscriptionId, interval: 1 });
+  const output = toHex(randomBytes(32));
+  return slots.map((s, slot) => ({
+    subscriptionId,
+    interval: 1,
+    slot,
+    ref: { subscriptionId, interval: 1, slot },
+    provider: s.node,
+    jobId,
+    output,
+  }));
+}
+
+/** The randomness value of the challenge round (readable from the block after the commit). */
+export async function challengeValue(w: PoiWorld, round: number): Promise<Hex> {
+  return w.f.randomness.read.valueOf([BigInt(round)]);
+}
+
+/** `reveal` arguments after the job reference. */
+export function revealArgs(r: Reveal) {
+  return [r.commitment, r.openings, r.finalLatentDigest, r.proof] as const;
+}
+
+/** Sends `reveal` for `job` as `from` (default: the job's node) and waits for it. */
+export async function sendReveal(w: PoiWorld, job: PoiJob, r: Reveal, from: Address = job.provider) {
+  const hash = await (await as(w.f, from)).poi.write.reveal([job.ref, ...revealArgs(r)]);
+  return w.f.publicClient.waitForTransactionReceipt({ hash });
+}
+
+/** Posts a verdict as the job's validator. */
+export async function postVerdict(w: PoiWorld, job: PoiJob, validator: Address, pass: boolean) {
+  const hash = await (
+    await as(w.f, validator)
+  ).poi.write.postVerdict([job.ref, pass, pass ? 0n : 1n, toHex(7, { size: 32 }), 8000]);
+  return w.f.publicClient.waitForTransactionReceipt({ hash });
+}
+
+/** Commit + reveal with fresh random digests; returns the commitment, audit depth and reveal. */
+export async function commitAndReveal(w: PoiWorld, job: PoiJob, T = 50) {
+  const c = commitmentFor(job, fakeTrajectory(T));
+  const { k, round } = await deliverWithCommit(w, job, c);
+  const { reveal } = await revealFor(w, job, c, k, round);
+  return { c, k, round, reveal };
 }

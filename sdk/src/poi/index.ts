@@ -59,4 +59,12 @@ export {
 export { jobSeed } from "./seed.ts";
 export { PRNG_BYTES_PER_ELEMENT, prngKey, initialLatent } from "./prng.ts";
 export { challengeIndices, openedIndices, type ChallengeParams } from "./challenge.ts";
-export { commitJob, revealJob, type StepRecord, type CommitmentInput, type JobCommitment, type StepOpening, type Reveal } from "./prover.ts";
+export {
+  commitJob,
+  revealJob,
+  type StepRecord,
+  type CommitmentInput,
+  type JobCommitment,
+  type StepOpening,
+  type Reveal,
+} from "./prover.ts";

@@ -53,7 +53,9 @@ export function commitJob(input: CommitmentInput): JobCommitment {
   if (T < 1) throw new InvalidFieldError("steps", "a job has at least one step");
   const base = { jobId: input.jobId, node: input.node, T };
   const leaves: Hex[] = input.steps.map((s, index) => stepLeaf({ ...base, index, ...s }));
-  leaves.push(outputLeaf({ ...base, finalLatentDigest: input.finalLatentDigest, outputHash: input.outputHash }));
+  leaves.push(
+    outputLeaf({ ...base, finalLatentDigest: input.finalLatentDigest, outputHash: input.outputHash }),
+  );
   leaves.push(paramsLeaf({ ...base, paramsHash: input.paramsHash }));
   const tree = buildTree(leaves);
   const deliveryProof = encodeAbiParameters(
