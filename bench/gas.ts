@@ -11,6 +11,7 @@
  * an object operation → gas used. docs/gas.md explains the numbers.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { measurePoiGas, POI_NOTES } from "./poi-gas.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
@@ -51,7 +52,7 @@ const NOTES: Record<string, string> = {
   deliver_with_assign_unpaid: "same, unpaid",
   deliver_verified:
     "deliver_eager for a sub naming a verifier: payment and bond held (verifier hook is a no-op)",
-  settle: "verifier releases the held payment and bond (through BenchVerifier)",
+  coordinator_settle: "verifier releases the held payment and bond (through BenchVerifier)",
   cancel: "cancel paid recurring sub (refund of the free deposit credited)",
   cancel_unpaid: "cancel unpaid recurring sub",
   fund: "top up a subscription with 0.05 ETH",
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
   await networkHelpers.mine(1);
   await run(asKeeper.write.assign([verified, 1]));
   await measure("deliver_verified", asNode.write.deliver([verified, 1, INPUT, OUTPUT, "0x"]));
-  await measure("settle", verifier.write.settle([verified, 1, 0, true]));
+  await measure("coordinator_settle", verifier.write.settle([verified, 1, 0, true]));
 
   // ---- recurring subscription lifecycle
   await measure("request_interval", asKeeper.write.requestInterval([paidSub]));
@@ -218,6 +219,8 @@ async function main(): Promise<void> {
   gas.request_paid = gas.request as number;
   gas.deliver_eager_paid = gas.deliver_eager as number;
 
+  // Proof-of-Inference operations (commit, reveal_k3_T50, reveal_k6_T50, verdict, settle, …) on a fresh chain.
+  Object.assign(gas, await measurePoiGas());
   report(gas);
 }
 
@@ -246,11 +249,14 @@ function report(gas: Record<string, number>): void {
     const ref = RITUAL[k];
     const diff = ref ? `${v >= ref.gas ? "+" : ""}${(((v - ref.gas) / ref.gas) * 100).toFixed(0)}%` : "";
     lines.push(
-      `${k.padEnd(28)} ${fmt(v).padStart(9)} ${(ref ? fmt(ref.gas) : "").padStart(9)} ${diff.padStart(8)}  ${NOTES[k] ?? ""}`,
+      `${k.padEnd(28)} ${fmt(v).padStart(9)} ${(ref ? fmt(ref.gas) : "").padStart(9)} ${diff.padStart(8)}  ${NOTES[k] ?? POI_NOTES[k] ?? ""}`,
     );
   }
   console.log(lines.join("\n"));
-  const required = ["subscribe", "request", "deliver_eager", "deliver_lazy", "cancel", "register", "unbond"];
+  const required = [
+    ...["subscribe", "request", "deliver_eager", "deliver_lazy", "cancel", "register", "unbond"],
+    ...["commit", "reveal_k3_T50", "reveal_k6_T50", "verdict", "settle"],
+  ];
   const missing = required.filter((k) => typeof gas[k] !== "number");
   if (missing.length > 0) throw new Error(`missing required keys: ${missing.join(", ")}`);
   mkdirSync(dirname(OUT), { recursive: true });

@@ -5,7 +5,7 @@
  * A fresh in-process Hardhat network with the system deployed by deploy/system.ts (default parameters). Figures are
  * `gasUsed` from each receipt (intrinsic 21,000 and calldata included). Consumer: an EOA (its callback is a plain
  * call to an account without code), one-shot subscriptions, 32-byte inline input and output, paid the PoI
- * `maxPrice` (0.004 ETH) in ETH. Node 1 takes every job (it is the only node when jobs are assigned); node 2, of
+ * `maxPrice` (0.003 ETH by default) in ETH. Node 1 takes every job (it is the only node when jobs are assigned); node 2, of
  * another operator, is registered afterwards and so is the only validator candidate.
  *
  * - `deliver_plain`: deliver on a subscription without verifier (node paid at once; node and treasury already hold
@@ -39,7 +39,7 @@ const T = 50;
 const REVEAL_SAMPLES = 6;
 
 export const POI_NOTES: Record<string, string> = {
-  deliver_plain: "deliver, no verifier, paid 0.004 ETH, EOA consumer (baseline for commit)",
+  deliver_plain: "deliver, no verifier, paid maxPrice, EOA consumer (baseline for commit)",
   deliver_with_commit:
     "same deliver with the PoI verifier: commitment (root, T = 50, paramsHash) recorded, payment held",
   commit: "deliver_with_commit − deliver_plain: marginal gas of the commitment",

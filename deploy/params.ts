@@ -95,7 +95,7 @@ export const DEFAULT_PARAMS: SystemParams = {
     validatorBond: parseEther("0.05"),
     disputeBond: parseEther("0.05"),
     validatorPenalty: parseEther("0.01"),
-    maxPrice: parseEther("0.004"),
+    maxPrice: parseEther("0.003"),
     computeCost: parseEther("0.001"),
     trustDecay: 9_500,
     trustFraudPenalty: 40_000n,

@@ -503,6 +503,7 @@ describe("Coordinator delivery: verifier path", () => {
         n,
         keccak256("0x01"),
         PRICE,
+        JOB_BOND,
         "0xc0ffee",
       ]);
       const receipt = await receiptOf(f, hash);

@@ -780,7 +780,7 @@ describe("PoI adversarial: disputes", () => {
     await postVerdict(w, job, validator, pass);
     const disputer = disputerIsProvider
       ? job.provider
-      : w.nodes.find((n) => ![job.provider, validator].map(getAddress).includes(getAddress(n)))!;
+      : w.nodes.find((n) => ![job.provider, validator].map((a) => getAddress(a)).includes(getAddress(n)))!;
     const key = await keyOf(w, job);
     return { w, f, job, validator, disputer, key };
   }
@@ -796,7 +796,7 @@ describe("PoI adversarial: disputes", () => {
     assert.equal(members.length, f.params.poi.committeeSize);
     const providerOperator = await f.nodeRegistry.read.operatorOf([job.provider]);
     for (const m of members) {
-      assert.ok(![job.provider, validator, disputer].map(getAddress).includes(getAddress(m)));
+      assert.ok(![job.provider, validator, disputer].map((a) => getAddress(a)).includes(getAddress(m)));
       assert.notEqual(await f.nodeRegistry.read.operatorOf([m]), providerOperator);
       assert.equal((await stakeOf(w, m)).bonded, f.params.poi.validatorBond);
     }
@@ -806,6 +806,40 @@ describe("PoI adversarial: disputes", () => {
   async function voteAll(w: PoiWorld, job: PoiJob, members: Address[], pass: boolean) {
     for (const m of members) await (await as(w.f, m)).poi.write.vote([job.ref, pass]);
   }
+
+  it("a dispute no committee can be drawn for: CommitteeNotAssigned until the committee window ends, then the verdict stands and nobody is slashed", async () => {
+    // Three nodes: provider, validator and disputer, all excluded from the committee, so nobody can be drawn.
+    const w = await poiWorld(3);
+    const { f } = w;
+    const job = await requestPoiJob(w);
+    await commitAndReveal(w, job);
+    const validator = await drawValidator(w, job);
+    await postVerdict(w, job, validator, true);
+    const disputer = w.nodes.find((n) => ![job.provider, validator].map((a) => getAddress(a)).includes(getAddress(n)))!;
+    await (await as(f, disputer)).poi.write.dispute([job.ref]);
+    const key = await keyOf(w, job);
+    await f.networkHelpers.mine();
+    await f.viem.assertions.revertWithCustomErrorWithArgs(
+      f.poi.write.assignCommittee([job.ref]),
+      f.poi,
+      "CommitteeNotAssigned",
+      [key],
+    );
+    await f.viem.assertions.revertWithCustomErrorWithArgs(
+      f.poi.write.resolveDispute([job.ref]),
+      f.poi,
+      "CommitteeNotAssigned",
+      [key],
+    );
+    await f.networkHelpers.time.increase(f.params.poi.committeeWindow + 1);
+    const burned = await f.nodeRegistry.read.totalBurned();
+    const hash = f.poi.write.resolveDispute([job.ref]);
+    await f.viem.assertions.emitWithArgs(hash, f.poi, "DisputeResolved", [key, true, true, 0n, 0n]);
+    assert.equal(await phaseOf(w, job), Phase.Paid);
+    assert.equal((await stakeOf(w, disputer)).bonded, 0n, "the dispute bond is released, not slashed");
+    assert.equal(await f.nodeRegistry.read.totalBurned(), burned);
+    assert.equal(await f.coordinator.read.credits([ETH, job.provider]), splitFee(PRICE, f.params.feeBps).net);
+  });
 
   it("false dispute of an honest pass: the committee upholds it, the disputer's bond goes half to the validator, half burned; node paid", async () => {
     const { w, f, job, validator, disputer, key } = await judged(true);
@@ -874,6 +908,7 @@ describe("PoI adversarial: disputes", () => {
     const j = await f.poi.read.getJob([job.ref]);
     assert.equal(j.pass, true, "verdict flipped");
     assert.equal(j.phase, Phase.Paid);
+    assert.ok((await f.trustModel.read.trustBps([validator])) < NEUTRAL, "a lying validator loses trust");
     assert.equal(await slotStatus(w, job), SlotStatus.Paid);
     assert.equal(await f.coordinator.read.credits([ETH, job.provider]), splitFee(PRICE, f.params.feeBps).net);
     assert.equal(
@@ -1000,7 +1035,7 @@ describe("PoI adversarial: settlement guards", () => {
     assert.equal(await slotStatus(w, job), SlotStatus.Held);
     assert.equal(await f.coordinator.read.credits([ETH, job.provider]), 0n, "nothing paid yet");
     await f.networkHelpers.time.increase(f.params.poi.disputeWindow + 1);
-    const late = w.nodes.find((n) => ![job.provider, validator].map(getAddress).includes(getAddress(n)))!;
+    const late = w.nodes.find((n) => ![job.provider, validator].map((a) => getAddress(a)).includes(getAddress(n)))!;
     await f.viem.assertions.revertWithCustomErrorWithArgs(
       (await as(f, late)).poi.write.dispute([job.ref]),
       f.poi,
@@ -1078,6 +1113,7 @@ describe("PoI adversarial: commit guards", () => {
         job.provider,
         keccak256(job.output),
         PRICE,
+        f.params.jobBond,
         c.deliveryProof,
       ]),
       f.poi,

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { getAddress, parseEther, parseEventLogs, zeroAddress, type Address } from "viem";
 import { checkParameters } from "@infernet/sdk";
 import { deployFixture, type Fixture } from "./helpers/fixture.ts";
+import { as, commitmentFor, fakeTrajectory, poiWorld, requestPoiJob } from "./helpers/poi.ts";
 
 const WAD = 10n ** 18n;
 const E15 = 10n ** 15n; // 0.001 ETH
@@ -94,6 +95,7 @@ function poiParams(f: Fixture, overrides: Partial<PoiParamsStruct> = {}): PoiPar
   };
 }
 
+/** The guard's inputs: only the bond less the challenger share counts, since a cheater may claim that share. */
 function guardInputsOf(p: PoiParamsStruct, jobBond: bigint): GuardInputs {
   return {
     steps: BigInt(p.maxSteps),
@@ -101,7 +103,7 @@ function guardInputsOf(p: PoiParamsStruct, jobBond: bigint): GuardInputs {
     reward: p.maxPrice,
     computeCost: p.computeCost,
     outsideGain: p.maxPrice,
-    bond: jobBond,
+    bond: (jobBond * (10_000n - BigInt(p.challengerShareBps))) / 10_000n,
   };
 }
 
@@ -303,6 +305,55 @@ describe("PoI parameter guard: deployment and setParams", () => {
     assert.deepEqual(await readParams(f), deeper);
     await f.poi.write.setParams([original]);
     assert.deepEqual(await readParams(f), original);
+  });
+
+  it("jobs bonded below the bond the guard checked are refused (BondBelowGuard), whatever the Coordinator's jobBond became", async () => {
+    const w = await poiWorld(1);
+    const { f } = w;
+    const current = await f.coordinator.read.params();
+    const guarded = await f.poi.read.guardedBond();
+    assert.equal(guarded, f.params.jobBond);
+    const [deliveryWindow, maxCallbackGasLimit, feeBps, maxReassignments, treasury, , livenessPenalty] =
+      current;
+    const low = guarded / 10n;
+    await f.coordinator.write.setParams([
+      {
+        deliveryWindow,
+        maxCallbackGasLimit,
+        feeBps,
+        maxReassignments,
+        treasury,
+        jobBond: low,
+        livenessPenalty,
+      },
+    ]);
+    const job = await requestPoiJob(w);
+    const c = commitmentFor(job, fakeTrajectory(10));
+    await f.viem.assertions.revertWithCustomErrorWithArgs(
+      (await as(f, job.provider)).coordinator.write.deliver([
+        job.subscriptionId,
+        1,
+        "0x",
+        job.output,
+        c.deliveryProof,
+      ]),
+      f.poi,
+      "BondBelowGuard",
+      [low, guarded],
+    );
+  });
+
+  it("validator and dispute bond sizes cannot change once set (BondSizesFixed)", async () => {
+    const f = await deployFixture();
+    for (const change of [{ validatorBond: 1n }, { disputeBond: 1n }]) {
+      await f.viem.assertions.revertWithCustomError(
+        f.poi.write.setParams([poiParams(f, change)]),
+        f.poi,
+        "BondSizesFixed",
+      );
+    }
+    await f.poi.write.setParams([poiParams(f, { verdictWindow: 900 })]);
+    assert.equal((await f.poi.read.params())[1], 900);
   });
 
   it("setParams checks against the Coordinator's current jobBond", async () => {

@@ -164,6 +164,7 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
                 msg.sender,
                 outputHash,
                 s.paymentAmount,
+                st.bond,
                 proof
             );
         }

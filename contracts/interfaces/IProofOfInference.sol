@@ -103,6 +103,8 @@ interface IProofOfInference {
     error InvalidShares(uint256 requesterBps, uint256 challengerBps);
     error InvalidWindows();
     error InvalidAuditDepth(uint256 kMin, uint256 kMax);
+    error BondBelowGuard(uint256 bond, uint256 guarded);
+    error BondSizesFixed();
 
     event Committed(
         bytes32 indexed key,

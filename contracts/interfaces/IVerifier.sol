@@ -12,6 +12,7 @@ interface IVerifier {
         address node,
         bytes32 outputHash,
         uint256 payment,
+        uint256 bond,
         bytes calldata proof
     ) external;
 }

@@ -92,6 +92,8 @@ abstract contract PoiVerdicts is IProofOfInference {
         job.phase = Phase.Disputed;
         job.disputer = msg.sender;
         job.disputeRound = _round();
+        // The committee must be drawn by then, or the verdict stands without one (see resolveDispute).
+        job.disputeDeadline = uint32(block.timestamp + params.committeeWindow);
         emit Disputed(key, msg.sender, job.disputeRound);
     }
 
@@ -101,6 +103,11 @@ abstract contract PoiVerdicts is IProofOfInference {
         Job storage job = _jobs[key];
         if (job.phase != Phase.Disputed) revert WrongPhase(key, job.phase);
         if (_committees[key].length != 0) revert CommitteeAlreadyAssigned(key);
+        if (randomness.isExpired(job.disputeRound)) {
+            job.disputeRound = _round(); // the old round can never be read: reserve a new one
+            emit Disputed(key, job.disputer, job.disputeRound);
+            return;
+        }
         if (!randomness.isReady(job.disputeRound)) revert ChallengeNotReady(key, job.disputeRound);
         address[] memory exclude = new address[](3);
         (exclude[0], exclude[1], exclude[2]) = (job.node, job.validator, job.disputer);
@@ -138,7 +145,14 @@ abstract contract PoiVerdicts is IProofOfInference {
         Job storage job = _jobs[key];
         if (job.phase != Phase.Disputed) revert WrongPhase(key, job.phase);
         address[] storage members = _committees[key];
-        if (members.length == 0) revert CommitteeNotAssigned(key);
+        if (members.length == 0) {
+            // No committee could be drawn in time: nobody is at fault, the verdict stands and the job settles.
+            if (block.timestamp <= job.disputeDeadline) revert CommitteeNotAssigned(key);
+            registry.releaseBond(job.disputer, params.disputeBond);
+            emit DisputeResolved(key, true, job.pass, 0, 0);
+            _settle(key, job, ref, job.validator, true);
+            return;
+        }
         (uint256 yes, uint256 no) = _tally(key, members);
         if (yes + no < members.length && block.timestamp <= job.disputeDeadline) {
             revert CommitteeStillVoting(key, job.disputeDeadline);
@@ -154,6 +168,7 @@ abstract contract PoiVerdicts is IProofOfInference {
             registry.releaseBond(job.disputer, p.disputeBond);
             uint256 half = p.validatorBond / 2;
             _slash(job.validator, p.validatorBond, job.disputer, half, address(0), p.validatorBond - half);
+            trust.recordFraud(job.validator); // a verdict overturned by the committee is a lie
             job.pass = !job.pass;
             emit DisputeResolved(key, false, job.pass, yes, no);
             _settle(key, job, ref, job.disputer, false);

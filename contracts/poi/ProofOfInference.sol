@@ -22,6 +22,9 @@ import {PoiVerdicts} from "./PoiVerdicts.sol";
 /// payment returned.
 contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
     Coordinator public immutable coordinator;
+    /// @notice The Coordinator job bond the parameter guard was checked against; jobs bonded with less are refused,
+    /// so lowering `jobBond` in the Coordinator cannot switch the guard off.
+    uint96 public guardedBond;
 
     constructor(
         address owner_,
@@ -54,9 +57,11 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
         address node,
         bytes32 outputHash,
         uint256 payment,
+        uint256 bond,
         bytes calldata proof
     ) external {
         if (msg.sender != address(coordinator)) revert NotCoordinator(msg.sender);
+        if (bond < guardedBond) revert BondBelowGuard(bond, guardedBond);
         (bytes32 root, uint256 steps, bytes32 paramsHash) = abi.decode(proof, (bytes32, uint256, bytes32));
         if (root == bytes32(0)) revert InvalidCommitment();
         if (steps == 0 || steps > params.maxSteps) revert StepsOutOfRange(steps, params.maxSteps);
@@ -225,6 +230,13 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
             revert InvalidWindows();
         }
         if (p.committeeSize == 0 || p.treasury == address(0)) revert InvalidWindows();
+        // Bonds already taken are released with these amounts: once set, they cannot change.
+        if (
+            params.committeeSize != 0 &&
+            (p.validatorBond != params.validatorBond || p.disputeBond != params.disputeBond)
+        ) {
+            revert BondSizesFixed();
+        }
         (, , , , , uint96 jobBond, ) = coordinator.params();
         FraudGuard.check(
             FraudGuard.Inputs({
@@ -233,9 +245,12 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
                 reward: p.maxPrice,
                 computeCost: p.computeCost,
                 outsideGain: p.maxPrice,
-                bond: jobBond
+                // A cheater can claim the challenger share itself (e.g. calling slashUnrevealed from a second
+                // address): only the rest of the bond is surely lost.
+                bond: (uint256(jobBond) * (BPS - p.challengerShareBps)) / BPS
             })
         );
+        guardedBond = jobBond;
         params = p;
         emit ParamsSet(p);
     }

@@ -71,7 +71,16 @@ contract BenchVerifier {
         coordinator = coordinator_;
     }
 
-    function onDeliver(uint64, uint32, uint16, address, bytes32, uint256, bytes calldata) external view {
+    function onDeliver(
+        uint64,
+        uint32,
+        uint16,
+        address,
+        bytes32,
+        uint256,
+        uint256,
+        bytes calldata
+    ) external view {
         if (msg.sender != address(coordinator)) revert NotCoordinator(msg.sender);
     }
 

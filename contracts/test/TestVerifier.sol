@@ -16,6 +16,7 @@ contract TestVerifier is IVerifier {
         address node,
         bytes32 outputHash,
         uint256 payment,
+        uint256 bond,
         bytes proof
     );
 
@@ -37,10 +38,11 @@ contract TestVerifier is IVerifier {
         address node,
         bytes32 outputHash,
         uint256 payment,
+        uint256 bond,
         bytes calldata proof
     ) external {
         if (refuse) revert Refused();
-        emit DeliveryRecorded(subscriptionId, interval, slot, node, outputHash, payment, proof);
+        emit DeliveryRecorded(subscriptionId, interval, slot, node, outputHash, payment, bond, proof);
     }
 
     function settle(uint64 subscriptionId, uint32 interval, uint16 slot, bool pay) external {

@@ -11,7 +11,7 @@ import {
 } from "@infernet/sdk";
 import { deployFixture, registerNode, subscriptionParams, type Fixture } from "./fixture.ts";
 
-export const PRICE = 4_000_000_000_000_000n; // 0.004 ETH, the default PoI maxPrice
+export const PRICE = 3_000_000_000_000_000n; // 0.003 ETH, the default PoI maxPrice
 export const ETH: Address = "0x0000000000000000000000000000000000000000";
 
 export interface PoiWorld {
