@@ -815,7 +815,9 @@ describe("PoI adversarial: disputes", () => {
     await commitAndReveal(w, job);
     const validator = await drawValidator(w, job);
     await postVerdict(w, job, validator, true);
-    const disputer = w.nodes.find((n) => ![job.provider, validator].map((a) => getAddress(a)).includes(getAddress(n)))!;
+    const disputer = w.nodes.find(
+      (n) => ![job.provider, validator].map((a) => getAddress(a)).includes(getAddress(n)),
+    )!;
     await (await as(f, disputer)).poi.write.dispute([job.ref]);
     const key = await keyOf(w, job);
     await f.networkHelpers.mine();
@@ -1035,7 +1037,9 @@ describe("PoI adversarial: settlement guards", () => {
     assert.equal(await slotStatus(w, job), SlotStatus.Held);
     assert.equal(await f.coordinator.read.credits([ETH, job.provider]), 0n, "nothing paid yet");
     await f.networkHelpers.time.increase(f.params.poi.disputeWindow + 1);
-    const late = w.nodes.find((n) => ![job.provider, validator].map((a) => getAddress(a)).includes(getAddress(n)))!;
+    const late = w.nodes.find(
+      (n) => ![job.provider, validator].map((a) => getAddress(a)).includes(getAddress(n)),
+    )!;
     await f.viem.assertions.revertWithCustomErrorWithArgs(
       (await as(f, late)).poi.write.dispute([job.ref]),
       f.poi,
