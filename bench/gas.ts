@@ -15,12 +15,17 @@ import { measurePoiGas, POI_NOTES } from "./poi-gas.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
-import { keccak256, parseEther, toBytes, zeroAddress, type Abi, type Address, type Hex } from "viem";
+import { parseEther, zeroAddress, type Abi, type Hex } from "viem";
 import { deploySystem } from "../deploy/system.ts";
+import {
+  CONTAINER,
+  CONTAINER_ID,
+  nodeRegistration,
+  subscriptionParams as params,
+} from "../test/helpers/fixture.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "bench", "out", "gas.json");
-const CONTAINER_ID: Hex = keccak256(toBytes("hello-echo"));
 const INPUT: Hex = `0x${"ab".repeat(32)}`;
 const OUTPUT: Hex = `0x${"cd".repeat(32)}`;
 const PRICE = parseEther("0.01");
@@ -70,7 +75,7 @@ async function main(): Promise<void> {
   const deployment = await deploySystem({ wallet: deployer, publicClient });
   const { contracts } = deployment;
   const containers = await viem.getContractAt("ContainerRegistry", contracts.containerRegistry);
-  await containers.write.registerContainer(["hello-echo", `0x${"00".repeat(32)}`]);
+  await containers.write.registerContainer([CONTAINER, `0x${"00".repeat(32)}`]);
 
   const gas: Record<string, number> = {};
   const measure = async (key: string, tx: Promise<Hex>): Promise<void> => {
@@ -87,18 +92,11 @@ async function main(): Promise<void> {
   const registry = await viem.getContractAt("NodeRegistry", contracts.nodeRegistry, {
     client: { wallet: operator },
   });
-  const registration = (node: Address, stake: bigint) => ({
-    node,
-    endpoint: "http://127.0.0.1:4000",
-    containers: [CONTAINER_ID],
-    hardware: { gpuModel: "cpu", vramMiB: 0, gpuCount: 0 },
-    stake,
-  });
   const stake = parseEther("2");
-  await run(registry.write.register([registration(node1.account.address, stake)], { value: stake }));
+  await run(registry.write.register([nodeRegistration(node1.account.address, stake)], { value: stake }));
   await measure(
     "register",
-    registry.write.register([registration(node2.account.address, stake)], { value: stake }),
+    registry.write.register([nodeRegistration(node2.account.address, stake)], { value: stake }),
   );
   await measure("unbond", registry.write.requestUnbond([node2.account.address, stake]));
 
@@ -110,20 +108,6 @@ async function main(): Promise<void> {
   });
   const asKeeper = await viem.getContractAt("Coordinator", contracts.coordinator, {
     client: { wallet: keeper },
-  });
-  const params = (over: Partial<SubParams>): SubParams => ({
-    containerId: CONTAINER_ID,
-    activeAt: 0,
-    period: 0,
-    frequency: 1,
-    redundancy: 1,
-    callbackGasLimit: 200_000,
-    lazy: false,
-    paymentToken: zeroAddress,
-    paymentAmount: 0n,
-    verifier: zeroAddress,
-    inputs: INPUT,
-    ...over,
   });
   const lastSub = async (): Promise<bigint> => coordinator.read.subscriptionCount();
   const recurring = { period: 3600, frequency: 10, inputs: "0x" as Hex };
@@ -222,20 +206,6 @@ async function main(): Promise<void> {
   // Proof-of-Inference operations (commit, reveal_k3_T50, reveal_k6_T50, verdict, settle, …) on a fresh chain.
   Object.assign(gas, await measurePoiGas());
   report(gas);
-}
-
-interface SubParams {
-  containerId: Hex;
-  activeAt: number;
-  period: number;
-  frequency: number;
-  redundancy: number;
-  callbackGasLimit: number;
-  lazy: boolean;
-  paymentToken: Address;
-  paymentAmount: bigint;
-  verifier: Address;
-  inputs: Hex;
 }
 
 function report(gas: Record<string, number>): void {

@@ -26,12 +26,13 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
-import { keccak256, parseEventLogs, toBytes, toHex, zeroAddress, type Address, type Hex } from "viem";
+import { keccak256, parseEventLogs, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { commitJob, jobId as poiJobId, revealJob, type JobCommitment } from "@infernet/sdk";
 import { deploySystem } from "../deploy/system.ts";
-import { DEFAULT_PARAMS } from "../deploy/params.ts";
+import { DEFAULT_PARAMS, poiContractParams } from "../deploy/params.ts";
+import { CONTAINER, nodeRegistration, subscriptionParams } from "../test/helpers/fixture.ts";
+import { fakeTrajectory } from "../test/helpers/poi.ts";
 
-const CONTAINER_ID: Hex = keccak256(toBytes("hello-echo"));
 const INPUT: Hex = `0x${"ab".repeat(32)}`;
 const OUTPUT: Hex = `0x${"cd".repeat(32)}`;
 const PRICE = DEFAULT_PARAMS.poi.maxPrice;
@@ -91,37 +92,21 @@ export async function measurePoiGas(): Promise<Record<string, number>> {
     return receipt;
   };
 
-  await receiptOf("container", containers.write.registerContainer(["hello-echo", `0x${"00".repeat(32)}`]));
+  await receiptOf("container", containers.write.registerContainer([CONTAINER, `0x${"00".repeat(32)}`]));
   const register = async (wallet: typeof node1) => {
     const registry = await viem.getContractAt("NodeRegistry", contracts.nodeRegistry, { client: { wallet } });
     const stake = 10n ** 19n; // 10 ETH: room for every job bond
-    const registration = {
-      node: wallet.account.address,
-      endpoint: "http://127.0.0.1:4000",
-      containers: [CONTAINER_ID],
-      hardware: { gpuModel: "cpu", vramMiB: 0, gpuCount: 0 },
-      stake,
-    };
-    await receiptOf("register", registry.write.register([registration], { value: stake }));
+    await receiptOf(
+      "register",
+      registry.write.register([nodeRegistration(wallet.account.address, stake)], { value: stake }),
+    );
   };
   await register(node1);
 
   /** A one-shot paid subscription, requested; returns its id. */
   const request = async (verifier: Address): Promise<bigint> => {
     const id = (await coordinator.read.subscriptionCount()) + 1n;
-    const params = {
-      containerId: CONTAINER_ID,
-      activeAt: 0,
-      period: 0,
-      frequency: 1,
-      redundancy: 1,
-      callbackGasLimit: 200_000,
-      lazy: false,
-      paymentToken: zeroAddress,
-      paymentAmount: PRICE,
-      verifier,
-      inputs: INPUT,
-    };
+    const params = subscriptionParams({ paymentAmount: PRICE, verifier });
     await receiptOf("request", asConsumer.write.requestCompute([params, PRICE], { value: PRICE }));
     return id;
   };
@@ -129,40 +114,14 @@ export async function measurePoiGas(): Promise<Record<string, number>> {
     commitJob({
       jobId: poiJobId({ chainId, coordinator: contracts.coordinator, subscriptionId, interval: 1 }),
       node: node1.account.address,
-      steps: Array.from({ length: T }, (_, i) => ({
-        timestep: 999 - Math.floor((i * 1000) / T),
-        latentDigest: toHex(randomBytes(32)),
-        noiseDigest: toHex(randomBytes(32)),
-      })),
+      steps: fakeTrajectory(T),
       finalLatentDigest: toHex(randomBytes(32)),
       outputHash: keccak256(OUTPUT),
       paramsHash: toHex(randomBytes(32)),
     });
   const setDepth = async (k: number) => {
-    const p = DEFAULT_PARAMS.poi;
-    await receiptOf(
-      "setParams",
-      poi.write.setParams([
-        {
-          revealWindow: p.revealWindow,
-          verdictWindow: p.verdictWindow,
-          disputeWindow: p.disputeWindow,
-          committeeWindow: p.committeeWindow,
-          kMin: k,
-          kMax: k,
-          maxSteps: p.maxSteps,
-          requesterShareBps: p.requesterShareBps,
-          challengerShareBps: p.challengerShareBps,
-          committeeSize: p.committeeSize,
-          validatorBond: p.validatorBond,
-          disputeBond: p.disputeBond,
-          validatorPenalty: p.validatorPenalty,
-          maxPrice: p.maxPrice,
-          computeCost: p.computeCost,
-          treasury: deployer.account.address,
-        },
-      ]),
-    );
+    const p = poiContractParams(DEFAULT_PARAMS.poi, deployer.account.address);
+    await receiptOf("setParams", poi.write.setParams([{ ...p, kMin: k, kMax: k }]));
   };
 
   // ---- requests, all assigned to node 1 (the only node yet)

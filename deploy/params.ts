@@ -69,6 +69,39 @@ export interface PoiParams {
   trustTimeoutPenalty: bigint;
 }
 
+/**
+ * The `ProofOfInference.Params` struct its constructor and `setParams` take: the PoI parameters less the trust
+ * model's (TrustModel holds those), plus the treasury that receives burned shares and penalties.
+ */
+export type PoiContractParams = Omit<
+  PoiParams,
+  "trustDecay" | "trustFraudPenalty" | "trustTimeoutPenalty"
+> & {
+  treasury: Address;
+};
+
+/** `p` as the ProofOfInference.Params struct, paying `treasury`. */
+export function poiContractParams(p: PoiParams, treasury: Address): PoiContractParams {
+  return {
+    revealWindow: p.revealWindow,
+    verdictWindow: p.verdictWindow,
+    disputeWindow: p.disputeWindow,
+    committeeWindow: p.committeeWindow,
+    kMin: p.kMin,
+    kMax: p.kMax,
+    maxSteps: p.maxSteps,
+    requesterShareBps: p.requesterShareBps,
+    challengerShareBps: p.challengerShareBps,
+    committeeSize: p.committeeSize,
+    validatorBond: p.validatorBond,
+    disputeBond: p.disputeBond,
+    validatorPenalty: p.validatorPenalty,
+    maxPrice: p.maxPrice,
+    computeCost: p.computeCost,
+    treasury,
+  };
+}
+
 export const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000";
 
 export const DEFAULT_PARAMS: SystemParams = {

@@ -9,7 +9,13 @@ import {
   type WalletClient,
 } from "viem";
 import { loadArtifact, type ContractName } from "./artifacts.ts";
-import { DEFAULT_PARAMS, poiMaxWindow, type PoiParams, type SystemParams } from "./params.ts";
+import {
+  DEFAULT_PARAMS,
+  poiContractParams,
+  poiMaxWindow,
+  type PoiParams,
+  type SystemParams,
+} from "./params.ts";
 
 export interface Deployment {
   chainId: number;
@@ -150,24 +156,7 @@ export async function deploySystem(options: DeployOptions): Promise<Deployment> 
     coordinator,
     nodeRegistry,
     randomness,
-    {
-      revealWindow: q.revealWindow,
-      verdictWindow: q.verdictWindow,
-      disputeWindow: q.disputeWindow,
-      committeeWindow: q.committeeWindow,
-      kMin: q.kMin,
-      kMax: q.kMax,
-      maxSteps: q.maxSteps,
-      requesterShareBps: q.requesterShareBps,
-      challengerShareBps: q.challengerShareBps,
-      committeeSize: q.committeeSize,
-      validatorBond: q.validatorBond,
-      disputeBond: q.disputeBond,
-      validatorPenalty: q.validatorPenalty,
-      maxPrice: q.maxPrice,
-      computeCost: q.computeCost,
-      treasury,
-    },
+    poiContractParams(q, treasury),
   ]);
   log(`ProofOfInference    ${proofOfInference}`);
   const trustModel = await deployContract(wallet, publicClient, "TrustModel", [

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, keccak256, parseEther, toBytes, zeroAddress, type Hash, type Hex } from "viem";
-import { CONTAINER, CONTAINER_ID, deployFixture, registerNode } from "./helpers/fixture.ts";
+import { CONTAINER, CONTAINER_ID, deployFixture, registerNode, wallet } from "./helpers/fixture.ts";
 
 const DIGEST: Hex = `0x${"5e".repeat(32)}`;
 const ZERO32: Hex = `0x${"00".repeat(32)}`;
@@ -9,18 +9,22 @@ const id = (s: string): Hex => keccak256(toBytes(s));
 
 async function setup() {
   const f = await deployFixture();
-  const wallet = (i: number) => {
-    const w = f.wallets[i];
-    if (!w) throw new Error(`no wallet ${i}`);
-    return w;
-  };
   const as = (i: number) =>
-    f.viem.getContractAt("ContainerRegistry", f.containerRegistry.address, { client: { wallet: wallet(i) } });
+    f.viem.getContractAt("ContainerRegistry", f.containerRegistry.address, {
+      client: { wallet: wallet(f, i) },
+    });
   const blockTime = async (hash: Hash) => {
     const receipt = await f.publicClient.getTransactionReceipt({ hash });
     return Number((await f.publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp);
   };
-  return { f, reg: f.containerRegistry, wallet, as, blockTime, A: f.viem.assertions };
+  return {
+    f,
+    reg: f.containerRegistry,
+    wallet: (i: number) => wallet(f, i),
+    as,
+    blockTime,
+    A: f.viem.assertions,
+  };
 }
 
 describe("ContainerRegistry: containers", () => {

@@ -1,44 +1,25 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, keccak256, parseEther, parseEventLogs, toBytes, type Address, type Hex } from "viem";
-import { deployFixture, registerNode, subscriptionParams, type Fixture } from "./helpers/fixture.ts";
+import {
+  blockTime,
+  coordinatorAs,
+  deployFixture,
+  mined,
+  registerNode,
+  registerNodes,
+  subscriptionParams,
+  wallet,
+  walletOf,
+  SlotStatus as Status,
+  STAKE,
+  type Fixture,
+} from "./helpers/fixture.ts";
 
 const WINDOW = 3600;
 const JOB_BOND = parseEther("0.1");
 const PENALTY = parseEther("0.01");
-const STAKE = parseEther("2");
 const PRICE = parseEther("0.05");
-const Status = { Empty: 0, Assigned: 1, Held: 2, Paid: 3, Refunded: 4, Expired: 5 } as const;
-
-type Wallet = Fixture["wallets"][number];
-
-function wallet(f: Fixture, i: number): Wallet {
-  const w = f.wallets[i];
-  if (!w) throw new Error(`no wallet ${i}`);
-  return w;
-}
-
-function coordinatorAs(f: Fixture, w: Wallet) {
-  return f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: w } });
-}
-
-/** Registers wallets `indexes` as self-operated nodes; returns their checksummed addresses. */
-async function registerNodes(f: Fixture, indexes: number[]): Promise<Address[]> {
-  const out: Address[] = [];
-  for (const i of indexes) {
-    const address = getAddress(wallet(f, i).account.address);
-    await registerNode(f, i, address, STAKE);
-    out.push(address);
-  }
-  return out;
-}
-
-/** Index of the wallet whose address is `address`. */
-function walletOf(f: Fixture, address: Address): Wallet {
-  const w = f.wallets.find((x) => getAddress(x.account.address) === getAddress(address));
-  if (!w) throw new Error(`no wallet for ${address}`);
-  return w;
-}
 
 /** Paid request of `redundancy` nodes by the consumer (wallet 1); returns the request receipt. */
 async function request(f: Fixture, redundancy: number) {
@@ -54,16 +35,11 @@ async function request(f: Fixture, redundancy: number) {
 }
 
 async function assignedEvents(f: Fixture, hash: Hex) {
-  const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
-  assert.equal(receipt.status, "success");
+  const receipt = await mined(f, hash);
   return {
     receipt,
     events: parseEventLogs({ abi: f.coordinator.abi, logs: receipt.logs, eventName: "NodeAssigned" }),
   };
-}
-
-async function blockTime(f: Fixture, blockNumber: bigint): Promise<number> {
-  return Number((await f.publicClient.getBlock({ blockNumber })).timestamp);
 }
 
 async function slotsOf(f: Fixture, id: bigint, interval: number) {

@@ -10,12 +10,16 @@ import {
   type Hex,
   type TypedDataDomain,
 } from "viem";
+import type { SubscriptionParams } from "@infernet/sdk";
 import {
+  addr,
+  coordinatorAs,
   deployFixture,
   registerNode,
   subscriptionParams,
+  wallet,
   type Fixture,
-  type SubscriptionParams,
+  type Wallet,
 } from "./helpers/fixture.ts";
 
 const ZERO: Address = "0x0000000000000000000000000000000000000000";
@@ -43,22 +47,6 @@ const TYPES = {
     { name: "inputs", type: "bytes" },
   ],
 } as const;
-
-type Wallet = Fixture["wallets"][number];
-
-function wallet(f: Fixture, i: number): Wallet {
-  const w = f.wallets[i];
-  if (!w) throw new Error(`no wallet ${i}`);
-  return w;
-}
-
-function addr(w: Wallet): Address {
-  return getAddress(w.account.address);
-}
-
-function coordinatorAs(f: Fixture, w: Wallet) {
-  return f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: w } });
-}
 
 async function domainOf(f: Fixture): Promise<TypedDataDomain & { chainId: number }> {
   const [, name, version, chainId, verifyingContract] = await f.coordinator.read.eip712Domain();

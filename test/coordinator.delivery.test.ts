@@ -1,74 +1,30 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { getAddress, keccak256, parseEther, parseEventLogs, type Address, type Hex } from "viem";
 import {
-  getAddress,
-  keccak256,
-  parseEther,
-  parseEventLogs,
-  type Address,
-  type Hex,
-  type TransactionReceipt,
-} from "viem";
-import { network } from "hardhat";
-import {
+  addr,
+  blockTime,
+  coordinatorAs,
+  coordinatorParams,
   deployFixture,
+  mined,
   registerNode,
+  registerNodes,
+  setJobBond,
   subscriptionParams,
-  CONTAINER,
+  wallet,
+  walletOf,
+  SlotStatus as Status,
+  STAKE,
   type Fixture,
 } from "./helpers/fixture.ts";
-import { deploySystem } from "../deploy/system.ts";
-import { DEFAULT_PARAMS } from "../deploy/params.ts";
 
 const ZERO: Address = "0x0000000000000000000000000000000000000000";
 const WINDOW = 3600;
 const JOB_BOND = parseEther("0.1");
 const PENALTY = parseEther("0.01");
-const STAKE = parseEther("2");
 const PRICE = parseEther("0.05");
-const Status = { Empty: 0, Assigned: 1, Held: 2, Paid: 3, Refunded: 4, Expired: 5 } as const;
 const HostileMode = { Revert: 0, BurnGas: 1, Reenter: 2, RevertInputs: 3, HugeInputs: 4 } as const;
-
-type Wallet = Fixture["wallets"][number];
-
-function wallet(f: Fixture, i: number): Wallet {
-  const w = f.wallets[i];
-  if (!w) throw new Error(`no wallet ${i}`);
-  return w;
-}
-
-function addr(w: Wallet): Address {
-  return getAddress(w.account.address);
-}
-
-function coordinatorAs(f: Fixture, w: Wallet) {
-  return f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: w } });
-}
-
-function walletOf(f: Fixture, address: Address): Wallet {
-  const w = f.wallets.find((x) => getAddress(x.account.address) === getAddress(address));
-  if (!w) throw new Error(`no wallet for ${address}`);
-  return w;
-}
-
-async function registerNodes(f: Fixture, indexes: number[]): Promise<Address[]> {
-  const out: Address[] = [];
-  for (const i of indexes) {
-    await registerNode(f, i, addr(wallet(f, i)), STAKE);
-    out.push(addr(wallet(f, i)));
-  }
-  return out;
-}
-
-async function receiptOf(f: Fixture, hash: Hex): Promise<TransactionReceipt> {
-  const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
-  assert.equal(receipt.status, "success");
-  return receipt;
-}
-
-async function blockTime(f: Fixture, blockNumber: bigint): Promise<number> {
-  return Number((await f.publicClient.getBlock({ blockNumber })).timestamp);
-}
 
 /** Consumer (wallet 1, an EOA) creates, funds and requests a subscription; returns its id. */
 async function requestAsEoa(
@@ -84,7 +40,7 @@ async function requestAsEoa(
 
 /** Assigns the interval and returns the node of each slot. */
 async function assignNow(f: Fixture, id: bigint, interval = 1): Promise<Address[]> {
-  const receipt = await receiptOf(f, await f.coordinator.write.assign([id, interval]));
+  const receipt = await mined(f, await f.coordinator.write.assign([id, interval]));
   return parseEventLogs({ abi: f.coordinator.abi, logs: receipt.logs, eventName: "NodeAssigned" }).map(
     (e) => e.args.node,
   );
@@ -94,22 +50,8 @@ async function assignNow(f: Fixture, id: bigint, interval = 1): Promise<Address[
  * deployFixture on a Cancun chain (the contracts' evmVersion). From Prague on, EIP-7623's calldata floor price hands a
  * data-heavy transaction spare execution gas, which hides gas-griefing through padded calldata.
  */
-async function deployCancunFixture(): Promise<Fixture> {
-  const connection = await network.create({ override: { hardfork: "cancun" } });
-  const { viem, networkHelpers } = connection;
-  const publicClient = await viem.getPublicClient();
-  const wallets = await viem.getWalletClients();
-  const [deployer] = wallets;
-  if (!deployer) throw new Error("no accounts");
-  const deployment = await deploySystem({ wallet: deployer, publicClient });
-  const { contracts } = deployment;
-  const coordinator = await viem.getContractAt("Coordinator", contracts.coordinator);
-  const nodeRegistry = await viem.getContractAt("NodeRegistry", contracts.nodeRegistry);
-  const containerRegistry = await viem.getContractAt("ContainerRegistry", contracts.containerRegistry);
-  const randomness = await viem.getContractAt("BlockhashRandomness", contracts.randomness);
-  await containerRegistry.write.registerContainer([CONTAINER, `0x${"00".repeat(32)}`]);
-  const f = { connection, viem, networkHelpers, publicClient, wallets, deployment, params: DEFAULT_PARAMS };
-  return { ...f, coordinator, nodeRegistry, containerRegistry, randomness } as Fixture;
+function deployCancunFixture(): Promise<Fixture> {
+  return deployFixture({}, { override: { hardfork: "cancun" } });
 }
 
 const net = (amount: bigint, feeBps = 100n) => amount - (amount * feeBps) / 10_000n;
@@ -136,7 +78,7 @@ describe("Coordinator delivery: eager and lazy", () => {
     await f.viem.assertions.emitWithArgs(hash, f.coordinator, "Paid", [1n, node, net(PRICE), fee(PRICE)]);
     await f.viem.assertions.emitWithArgs(hash, consumer, "ResultReceived", [1n, 1, node, "0xbeef"]);
     await f.viem.assertions.emitWithArgs(hash, f.nodeRegistry, "BondReleased", [node, JOB_BOND, 0n]);
-    const receipt = await receiptOf(f, hash);
+    const receipt = await mined(f, hash);
     assert.equal(
       parseEventLogs({ abi: f.coordinator.abi, logs: receipt.logs, eventName: "CallbackFailed" }).length,
       0,
@@ -182,7 +124,7 @@ describe("Coordinator delivery: eager and lazy", () => {
     const hashA = await (
       await coordinatorAs(f, walletOf(f, a))
     ).write.deliver([1n, 1, "0x", "0xbeef", "0xabcd"], { gas: 600_000n });
-    const receiptA = await receiptOf(f, hashA);
+    const receiptA = await mined(f, hashA);
     await f.viem.assertions.emitWithArgs(hashA, f.coordinator, "Delivered", [
       1n,
       1,
@@ -198,7 +140,7 @@ describe("Coordinator delivery: eager and lazy", () => {
     assert.equal((await f.coordinator.read.inboxOf([1n, 1, b])).timestamp, 0);
 
     const hashB = await (await coordinatorAs(f, walletOf(f, b))).write.deliver([1n, 1, "0x", "0xcafe", "0x"]);
-    const receiptB = await receiptOf(f, hashB);
+    const receiptB = await mined(f, hashB);
     assert.deepEqual(await f.coordinator.read.inboxOf([1n, 1, b]), {
       timestamp: await blockTime(f, receiptB.blockNumber),
       output: "0xcafe",
@@ -297,7 +239,7 @@ describe("Coordinator delivery: who may deliver, and when", () => {
     await f.networkHelpers.time.setNextBlockTimestamp(activeAt + period + 1);
     const hash = await (await coordinatorAs(f, walletOf(f, node))).write.deliver([1n, 1, "0x", "0x01", "0x"]);
     await f.viem.assertions.emitWithArgs(hash, f.coordinator, "Paid", [1n, node, net(PRICE), fee(PRICE)]);
-    const receipt = await receiptOf(f, hash);
+    const receipt = await mined(f, hash);
     assert.equal(await blockTime(f, receipt.blockNumber), activeAt + period + 1);
     assert.equal(await f.coordinator.read.currentInterval([1n]), 2);
     // And interval 2 can be requested independently.
@@ -332,7 +274,7 @@ describe("Coordinator delivery: hostile consumers", () => {
     for (const limit of [100_000, 1_000_000]) {
       const { f, node, asNode } = await hostileSetup(HostileMode.BurnGas, limit);
       const hash = await asNode.write.deliver([1n, 1, "0x", "0x01", "0x"]);
-      const receipt = await receiptOf(f, hash);
+      const receipt = await mined(f, hash);
       await f.viem.assertions.emitWithArgs(hash, f.coordinator, "CallbackFailed", [1n, 1, 0]);
       assert.equal(await f.coordinator.read.credits([ZERO, node]), net(PRICE));
       // The callee burned its whole limit, and not more: the rest of deliver (including the assignment it performs,
@@ -359,7 +301,7 @@ describe("Coordinator delivery: hostile consumers", () => {
     const slotOfNode = assigned.indexOf(node);
     await f.viem.assertions.emitWithArgs(hash, f.coordinator, "CallbackFailed", [1n, 1, slotOfNode]);
     await f.viem.assertions.emitWithArgs(hash, f.coordinator, "Paid", [1n, node, net(PRICE), fee(PRICE)]);
-    const receipt = await receiptOf(f, hash);
+    const receipt = await mined(f, hash);
     assert.equal(
       parseEventLogs({ abi: f.coordinator.abi, logs: receipt.logs, eventName: "Delivered" }).length,
       1,
@@ -389,7 +331,7 @@ describe("Coordinator delivery: hostile consumers", () => {
     );
     assert.equal((await f.coordinator.read.getInterval([1n, 1]))[0].delivered, 0);
     // With enough gas the same delivery goes through.
-    const receipt = await receiptOf(f, await asNode.write.deliver([1n, 1, "0x", "0x01", "0x"]));
+    const receipt = await mined(f, await asNode.write.deliver([1n, 1, "0x", "0x01", "0x"]));
     assert.ok(receipt.gasUsed < required);
   });
 
@@ -431,7 +373,7 @@ describe("Coordinator delivery: hostile consumers", () => {
       else lo = mid;
     }
     const hash = await asNode.write.deliver([1n, 1, "0x", output, proof], { gas: hi });
-    const receipt = await receiptOf(f, hash);
+    const receipt = await mined(f, hash);
     assert.equal(
       parseEventLogs({ abi: f.coordinator.abi, logs: receipt.logs, eventName: "CallbackFailed" }).length,
       0,
@@ -506,7 +448,7 @@ describe("Coordinator delivery: verifier path", () => {
         JOB_BOND,
         "0xc0ffee",
       ]);
-      const receipt = await receiptOf(f, hash);
+      const receipt = await mined(f, hash);
       assert.equal(
         parseEventLogs({ abi: f.coordinator.abi, logs: receipt.logs, eventName: "Paid" }).length,
         0,
@@ -614,16 +556,7 @@ describe("Coordinator delivery: fees and parameters", () => {
     );
     assert.equal(await f.coordinator.read.credits([ZERO, treasury]), 1n);
 
-    const current = await f.coordinator.read.params();
-    const [deliveryWindow, maxCallbackGasLimit, , maxReassignments, , jobBond, livenessPenalty] = current;
-    const base = {
-      deliveryWindow,
-      maxCallbackGasLimit,
-      maxReassignments,
-      treasury,
-      jobBond,
-      livenessPenalty,
-    };
+    const base = await coordinatorParams(f);
 
     await f.coordinator.write.setParams([{ ...base, feeBps: 0 }]);
     await requestAsEoa(f, { paymentAmount: 10_000n });
@@ -703,7 +636,7 @@ describe("Coordinator delivery: fees and parameters", () => {
       "CallbackGasLimitTooHigh",
       [500_001, 500_000],
     );
-    const receipt = await receiptOf(f, await asConsumer.write.requestCompute([subscriptionParams(), 0n]));
+    const receipt = await mined(f, await asConsumer.write.requestCompute([subscriptionParams(), 0n]));
     assert.equal(
       (await f.coordinator.read.getInterval([1n, 1]))[2][0]?.deadline,
       (await blockTime(f, receipt.blockNumber)) + 600,
@@ -713,24 +646,7 @@ describe("Coordinator delivery: fees and parameters", () => {
   it("ownership moves in two steps (Ownable2Step); only the current owner sets parameters; renouncing freezes them", async () => {
     const f = await deployFixture();
     const next = wallet(f, 9);
-    const [
-      deliveryWindow,
-      maxCallbackGasLimit,
-      feeBps,
-      maxReassignments,
-      treasury,
-      jobBond,
-      livenessPenalty,
-    ] = await f.coordinator.read.params();
-    const p = {
-      deliveryWindow,
-      maxCallbackGasLimit,
-      feeBps,
-      maxReassignments,
-      treasury,
-      jobBond,
-      livenessPenalty,
-    };
+    const p = await coordinatorParams(f);
     assert.equal(await f.coordinator.read.owner(), addr(wallet(f, 0)));
     await f.coordinator.write.transferOwnership([addr(next)]);
     assert.equal(await f.coordinator.read.pendingOwner(), addr(next));
@@ -774,19 +690,7 @@ describe("Coordinator delivery: fees and parameters", () => {
       await requestAsEoa(f, { paymentAmount: PRICE });
       assert.deepEqual(await assignNow(f, 1n), [node]);
       assert.equal((await f.nodeRegistry.read.getNode([node]))[0].bonded, JOB_BOND);
-      const [deliveryWindow, maxCallbackGasLimit, feeBps, maxReassignments, treasury, , livenessPenalty] =
-        await f.coordinator.read.params();
-      await f.coordinator.write.setParams([
-        {
-          deliveryWindow,
-          maxCallbackGasLimit,
-          feeBps,
-          maxReassignments,
-          treasury,
-          jobBond: newBond,
-          livenessPenalty,
-        },
-      ]);
+      await setJobBond(f, newBond);
       const hash = await (
         await coordinatorAs(f, walletOf(f, node))
       ).write.deliver([1n, 1, "0x", "0x01", "0x"]);
@@ -801,19 +705,7 @@ describe("Coordinator delivery: fees and parameters", () => {
     await requestAsEoa(f, { paymentAmount: PRICE });
     const [missed] = await assignNow(f, 1n);
     assert.ok(missed && nodes.includes(missed));
-    const [deliveryWindow, maxCallbackGasLimit, feeBps, maxReassignments, treasury, , livenessPenalty] =
-      await f.coordinator.read.params();
-    await f.coordinator.write.setParams([
-      {
-        deliveryWindow,
-        maxCallbackGasLimit,
-        feeBps,
-        maxReassignments,
-        treasury,
-        jobBond: parseEther("0.5"),
-        livenessPenalty,
-      },
-    ]);
+    await setJobBond(f, parseEther("0.5"));
     await f.networkHelpers.time.increase(WINDOW + 1);
     const hash = await f.coordinator.write.reassign([1n, 1, 0]);
     await f.viem.assertions.emitWithArgs(hash, f.nodeRegistry, "Slashed", [

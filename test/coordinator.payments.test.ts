@@ -1,33 +1,20 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getAddress, parseEther, type Address, type Hex } from "viem";
-import { deployFixture, registerNode, subscriptionParams, type Fixture } from "./helpers/fixture.ts";
+import { getAddress, parseEther, type Address } from "viem";
+import {
+  addr,
+  coordinatorAs,
+  deployFixture,
+  mined,
+  registerNode,
+  subscriptionParams,
+  wallet,
+  STAKE,
+  type Fixture,
+} from "./helpers/fixture.ts";
 
 const ZERO: Address = "0x0000000000000000000000000000000000000000";
 const PRICE = parseEther("0.05");
-const STAKE = parseEther("2");
-
-type Wallet = Fixture["wallets"][number];
-
-function wallet(f: Fixture, i: number): Wallet {
-  const w = f.wallets[i];
-  if (!w) throw new Error(`no wallet ${i}`);
-  return w;
-}
-
-function addr(w: Wallet): Address {
-  return getAddress(w.account.address);
-}
-
-function coordinatorAs(f: Fixture, w: Wallet) {
-  return f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: w } });
-}
-
-async function ok(f: Fixture, hash: Hex) {
-  const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
-  assert.equal(receipt.status, "success");
-  return receipt;
-}
 
 const net = (amount: bigint) => amount - (amount * 100n) / 10_000n;
 const fee = (amount: bigint) => (amount * 100n) / 10_000n;
@@ -294,7 +281,7 @@ describe("Coordinator payments: ERC-20 escrow", () => {
       1n,
       price,
     ]);
-    await ok(f, await (await coordinatorAs(f, node)).write.deliver([1n, 1, "0x", "0x01", "0x"]));
+    await mined(f, await (await coordinatorAs(f, node)).write.deliver([1n, 1, "0x", "0x01", "0x"]));
     assert.equal(
       await f.coordinator.read.credits([getAddress(token.address), addr(node)]),
       price - price / 100n,

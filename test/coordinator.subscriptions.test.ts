@@ -1,38 +1,19 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getAddress, keccak256, parseEther, parseEventLogs, type Address, type Hex } from "viem";
+import { getAddress, keccak256, parseEther, parseEventLogs, type Address } from "viem";
 import {
+  blockTime,
+  coordinatorAs,
   deployFixture,
+  mined,
   registerNode,
   subscriptionParams,
+  wallet,
   CONTAINER_ID,
-  type Fixture,
 } from "./helpers/fixture.ts";
 
 const ZERO: Address = "0x0000000000000000000000000000000000000000";
 const WINDOW = 3600;
-
-type Wallet = Fixture["wallets"][number];
-
-function wallet(f: Fixture, i: number): Wallet {
-  const w = f.wallets[i];
-  if (!w) throw new Error(`no wallet ${i}`);
-  return w;
-}
-
-function coordinatorAs(f: Fixture, w: Wallet) {
-  return f.viem.getContractAt("Coordinator", f.coordinator.address, { client: { wallet: w } });
-}
-
-async function mined(f: Fixture, hash: Hex) {
-  const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
-  assert.equal(receipt.status, "success");
-  return receipt;
-}
-
-async function blockTime(f: Fixture, blockNumber: bigint): Promise<number> {
-  return Number((await f.publicClient.getBlock({ blockNumber })).timestamp);
-}
 
 describe("Coordinator subscriptions: createSubscription", () => {
   it("stores the subscription, defaults activeAt to the block time, pins inline inputs and emits SubscriptionCreated", async () => {

@@ -72,6 +72,7 @@ import {
 import { deploySystem } from "../deploy/system.ts";
 import { loadArtifact, type ContractName } from "../deploy/artifacts.ts";
 import { DEFAULT_PARAMS, poiMaxWindow, type SystemParams } from "../deploy/params.ts";
+import type { SubscriptionParams as SubParams } from "@infernet/sdk";
 
 // ------------------------------------------------------------------------------------------------ configuration
 
@@ -211,20 +212,6 @@ interface MNode {
   jailed: boolean;
   /** Part of `bonded` the test judge is responsible for (bonded by it or left to it by a refused settlement). */
   judgeBond: bigint;
-}
-
-interface SubParams {
-  containerId: Hex;
-  activeAt: number;
-  period: number;
-  frequency: number;
-  redundancy: number;
-  callbackGasLimit: number;
-  lazy: boolean;
-  paymentToken: Address;
-  paymentAmount: bigint;
-  verifier: Address;
-  inputs: Hex;
 }
 
 interface DecodedLog {

@@ -4,9 +4,10 @@
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getAddress, parseEther, parseEventLogs, zeroAddress, type Address } from "viem";
+import { getAbiItem, getAddress, parseEther, parseEventLogs, zeroAddress, type Address } from "viem";
 import { checkParameters } from "@infernet/sdk";
-import { deployFixture, type Fixture } from "./helpers/fixture.ts";
+import { poiContractParams, type PoiContractParams } from "../deploy/params.ts";
+import { deployFixture, setJobBond, wallet, type Fixture } from "./helpers/fixture.ts";
 import { as, commitmentFor, fakeTrajectory, poiWorld, requestPoiJob } from "./helpers/poi.ts";
 
 const WAD = 10n ** 18n;
@@ -52,51 +53,13 @@ function sdkOk(T: number, k: number, price: bigint, computeCost: bigint, bond: b
   }).ok;
 }
 
-type PoiParamsStruct = {
-  revealWindow: number;
-  verdictWindow: number;
-  disputeWindow: number;
-  committeeWindow: number;
-  kMin: number;
-  kMax: number;
-  maxSteps: number;
-  requesterShareBps: number;
-  challengerShareBps: number;
-  committeeSize: number;
-  validatorBond: bigint;
-  disputeBond: bigint;
-  validatorPenalty: bigint;
-  maxPrice: bigint;
-  computeCost: bigint;
-  treasury: Address;
-};
-
 /** The ProofOfInference.Params struct of the fixture's deployment (DEFAULT_PARAMS.poi), with overrides. */
-function poiParams(f: Fixture, overrides: Partial<PoiParamsStruct> = {}): PoiParamsStruct {
-  const p = f.params.poi;
-  return {
-    revealWindow: p.revealWindow,
-    verdictWindow: p.verdictWindow,
-    disputeWindow: p.disputeWindow,
-    committeeWindow: p.committeeWindow,
-    kMin: p.kMin,
-    kMax: p.kMax,
-    maxSteps: p.maxSteps,
-    requesterShareBps: p.requesterShareBps,
-    challengerShareBps: p.challengerShareBps,
-    committeeSize: p.committeeSize,
-    validatorBond: p.validatorBond,
-    disputeBond: p.disputeBond,
-    validatorPenalty: p.validatorPenalty,
-    maxPrice: p.maxPrice,
-    computeCost: p.computeCost,
-    treasury: getAddress(f.wallets[0]!.account.address),
-    ...overrides,
-  };
+function poiParams(f: Fixture, overrides: Partial<PoiContractParams> = {}): PoiContractParams {
+  return { ...poiContractParams(f.params.poi, getAddress(wallet(f, 0).account.address)), ...overrides };
 }
 
 /** The guard's inputs: only the bond less the challenger share counts, since a cheater may claim that share. */
-function guardInputsOf(p: PoiParamsStruct, jobBond: bigint): GuardInputs {
+function guardInputsOf(p: PoiContractParams, jobBond: bigint): GuardInputs {
   return {
     steps: BigInt(p.maxSteps),
     challenged: BigInt(p.kMin),
@@ -107,43 +70,11 @@ function guardInputsOf(p: PoiParamsStruct, jobBond: bigint): GuardInputs {
   };
 }
 
-async function readParams(f: Fixture): Promise<PoiParamsStruct> {
-  const [
-    revealWindow,
-    verdictWindow,
-    disputeWindow,
-    committeeWindow,
-    kMin,
-    kMax,
-    maxSteps,
-    requesterShareBps,
-    challengerShareBps,
-    committeeSize,
-    validatorBond,
-    disputeBond,
-    validatorPenalty,
-    maxPrice,
-    computeCost,
-    treasury,
-  ] = await f.poi.read.params();
-  return {
-    revealWindow,
-    verdictWindow,
-    disputeWindow,
-    committeeWindow,
-    kMin,
-    kMax,
-    maxSteps,
-    requesterShareBps,
-    challengerShareBps,
-    committeeSize,
-    validatorBond,
-    disputeBond,
-    validatorPenalty,
-    maxPrice,
-    computeCost,
-    treasury,
-  };
+/** ProofOfInference.params() (the getter returns the struct's fields in order), keyed by the ABI's output names. */
+async function readParams(f: Fixture): Promise<PoiContractParams> {
+  const values = await f.poi.read.params();
+  const { outputs } = getAbiItem({ abi: f.poi.abi, name: "params" });
+  return Object.fromEntries(outputs.map((o, i) => [o.name, values[i]])) as PoiContractParams;
 }
 
 describe("PoI parameter guard: deployment and setParams", () => {
@@ -152,7 +83,7 @@ describe("PoI parameter guard: deployment and setParams", () => {
     f = await deployFixture();
   });
 
-  function deployPoi(p: PoiParamsStruct) {
+  function deployPoi(p: PoiContractParams) {
     return f.viem.deployContract("ProofOfInference", [
       f.wallets[0]!.account.address,
       f.coordinator.address,
@@ -187,26 +118,12 @@ describe("PoI parameter guard: deployment and setParams", () => {
       h.loss,
     ]);
     // The same parameters deploy once the stake at risk is large enough.
-    const [deliveryWindow, maxCallbackGasLimit, feeBps, maxReassignments, treasury, , livenessPenalty] =
-      await f.coordinator.read.params();
     const jobBond = parseEther("5");
     assert.equal(guardReference(guardInputsOf(p, jobBond)), undefined);
-    await f.coordinator.write.setParams([
-      { deliveryWindow, maxCallbackGasLimit, feeBps, maxReassignments, treasury, jobBond, livenessPenalty },
-    ]);
+    await setJobBond(f, jobBond);
     const deployed = await deployPoi(p);
     assert.equal((await deployed.read.params())[13], p.maxPrice);
-    await f.coordinator.write.setParams([
-      {
-        deliveryWindow,
-        maxCallbackGasLimit,
-        feeBps,
-        maxReassignments,
-        treasury,
-        jobBond: f.params.jobBond,
-        livenessPenalty,
-      },
-    ]);
+    await setJobBond(f, f.params.jobBond);
   });
 
   it("bounds errors at deployment: InvalidShares, InvalidAuditDepth, InvalidWindows", async () => {
@@ -254,7 +171,7 @@ describe("PoI parameter guard: deployment and setParams", () => {
 
   it("setParams bounds: InvalidShares, InvalidAuditDepth, InvalidWindows, InvalidGuardInput; owner only", async () => {
     const original = await readParams(f);
-    const set = (o: Partial<PoiParamsStruct>) => f.poi.write.setParams([poiParams(f, o)]);
+    const set = (o: Partial<PoiContractParams>) => f.poi.write.setParams([poiParams(f, o)]);
     await f.viem.assertions.revertWithCustomErrorWithArgs(
       set({ requesterShareBps: 10_000, challengerShareBps: 1 }),
       f.poi,
@@ -278,7 +195,7 @@ describe("PoI parameter guard: deployment and setParams", () => {
       { committeeWindow: 0 },
       { committeeSize: 0 },
       { treasury: zeroAddress },
-    ] as Partial<PoiParamsStruct>[]) {
+    ] as Partial<PoiContractParams>[]) {
       await f.viem.assertions.revertWithCustomError(set(o), f.poi, "InvalidWindows");
     }
     // The guard's own input checks: no steps, or an audit depth above the step count.
@@ -310,23 +227,10 @@ describe("PoI parameter guard: deployment and setParams", () => {
   it("jobs bonded below the bond the guard checked are refused (BondBelowGuard), whatever the Coordinator's jobBond became", async () => {
     const w = await poiWorld(1);
     const { f } = w;
-    const current = await f.coordinator.read.params();
     const guarded = await f.poi.read.guardedBond();
     assert.equal(guarded, f.params.jobBond);
-    const [deliveryWindow, maxCallbackGasLimit, feeBps, maxReassignments, treasury, , livenessPenalty] =
-      current;
     const low = guarded / 10n;
-    await f.coordinator.write.setParams([
-      {
-        deliveryWindow,
-        maxCallbackGasLimit,
-        feeBps,
-        maxReassignments,
-        treasury,
-        jobBond: low,
-        livenessPenalty,
-      },
-    ]);
+    await setJobBond(f, low);
     const job = await requestPoiJob(w);
     const c = commitmentFor(job, fakeTrajectory(10));
     await f.viem.assertions.revertWithCustomErrorWithArgs(
@@ -357,20 +261,8 @@ describe("PoI parameter guard: deployment and setParams", () => {
   });
 
   it("setParams checks against the Coordinator's current jobBond", async () => {
-    const [deliveryWindow, maxCallbackGasLimit, feeBps, maxReassignments, treasury, , livenessPenalty] =
-      await f.coordinator.read.params();
     const low = parseEther("0.01");
-    await f.coordinator.write.setParams([
-      {
-        deliveryWindow,
-        maxCallbackGasLimit,
-        feeBps,
-        maxReassignments,
-        treasury,
-        jobBond: low,
-        livenessPenalty,
-      },
-    ]);
+    await setJobBond(f, low);
     const p = poiParams(f);
     const expected = guardReference(guardInputsOf(p, low));
     assert.ok(expected, "the default maxPrice is too high for a 0.01 ETH bond");
@@ -380,17 +272,7 @@ describe("PoI parameter guard: deployment and setParams", () => {
       "FraudProfitable",
       [expected.m, expected.gain, expected.loss],
     );
-    await f.coordinator.write.setParams([
-      {
-        deliveryWindow,
-        maxCallbackGasLimit,
-        feeBps,
-        maxReassignments,
-        treasury,
-        jobBond: f.params.jobBond,
-        livenessPenalty,
-      },
-    ]);
+    await setJobBond(f, f.params.jobBond);
     await f.poi.write.setParams([p]);
   });
 });

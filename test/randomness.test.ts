@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { encodeAbiParameters, getAddress, keccak256, zeroAddress, type Address, type Hex } from "viem";
-import { deployFixture } from "./helpers/fixture.ts";
+import { deployFixture, wallet } from "./helpers/fixture.ts";
 
 const ZERO32: Hex = `0x${"00".repeat(32)}`;
 const ONE32: Hex = `0x${"00".repeat(31)}01`;
@@ -96,11 +96,7 @@ describe("BlockhashRandomness", () => {
 describe("OracleRandomness", () => {
   async function setup() {
     const f = await deployFixture();
-    const w = (i: number) => {
-      const wallet = f.wallets[i];
-      if (!wallet) throw new Error(`no wallet ${i}`);
-      return wallet;
-    };
+    const w = (i: number) => wallet(f, i);
     const owner = w(0).account.address;
     const fulfillerAddr = w(5).account.address;
     const { contract: oracle, deploymentTransaction } = await f.viem.sendDeploymentTransaction(

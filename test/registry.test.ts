@@ -13,7 +13,15 @@ import {
   type Hash,
   type Hex,
 } from "viem";
-import { CONTAINER_ID, deployFixture, registerNode } from "./helpers/fixture.ts";
+import {
+  CONTAINER_ID,
+  deployFixture,
+  ENDPOINT,
+  nodeRegistration as registration,
+  registerNode,
+  registryAs,
+  wallet,
+} from "./helpers/fixture.ts";
 
 // Accounts: [0] owner, [1] consumer (unused here), [2] operator A, [3] operator B, [4] bonder, [5] slasher,
 // [6] stranger, [7] slash recipient, [8] second recipient / new owner.
@@ -27,7 +35,6 @@ const OTHER = 8;
 
 const DEAD: Address = "0x000000000000000000000000000000000000dEaD";
 const HW = { gpuModel: "cpu", vramMiB: 0, gpuCount: 0 };
-const ENDPOINT = "http://127.0.0.1:4000";
 const OTHER_CONTAINER = "other-model";
 const OTHER_ID: Hex = keccak256(toBytes(OTHER_CONTAINER));
 const SLASHER_WINDOW = 7200n;
@@ -39,14 +46,9 @@ function nodeAddr(i: number): Address {
 
 async function setup(params: Parameters<typeof deployFixture>[0] = {}) {
   const f = await deployFixture(params);
-  const w = (i: number) => {
-    const wallet = f.wallets[i];
-    if (!wallet) throw new Error(`no wallet ${i}`);
-    return wallet;
-  };
+  const w = (i: number) => wallet(f, i);
   const addr = (i: number) => w(i).account.address;
-  const as = (i: number) =>
-    f.viem.getContractAt("NodeRegistry", f.nodeRegistry.address, { client: { wallet: w(i) } });
+  const as = (i: number) => registryAs(f, w(i));
   const reg = f.nodeRegistry;
   const asA = await as(OP_A);
   const asB = await as(OP_B);
@@ -67,10 +69,6 @@ async function setup(params: Parameters<typeof deployFixture>[0] = {}) {
 }
 
 type Ctx = Awaited<ReturnType<typeof setup>>;
-
-function registration(n: Address, stake: bigint, containers: Hex[] = [CONTAINER_ID], endpoint = ENDPOINT) {
-  return { node: n, endpoint, containers, hardware: HW, stake };
-}
 
 async function selectN(
   c: Ctx,

@@ -1,5 +1,6 @@
 export { currentInterval, intervalStart } from "./intervals.ts";
 export { BPS, MAX_FEE_BPS, splitFee } from "./fees.ts";
+export type { SubscriptionParams } from "./subscriptions.ts";
 export {
   parseDeployment,
   readDeployment,

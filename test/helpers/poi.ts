@@ -9,7 +9,16 @@ import {
   type Reveal,
   type StepRecord,
 } from "@infernet/sdk";
-import { deployFixture, registerNode, subscriptionParams, type Fixture } from "./fixture.ts";
+import {
+  coordinatorAs,
+  deployFixture,
+  registerNode,
+  registryAs,
+  subscriptionParams,
+  wallet,
+  walletOf,
+  type Fixture,
+} from "./fixture.ts";
 
 export const PRICE = 3_000_000_000_000_000n; // 0.003 ETH, the default PoI maxPrice
 export const ETH: Address = "0x0000000000000000000000000000000000000000";
@@ -34,13 +43,11 @@ export async function poiWorld(count = 6): Promise<PoiWorld> {
 
 /** Typed contract handles acting as `address` (one of the fixture's wallets). */
 export async function as(f: Fixture, address: Address) {
-  const wallet = f.wallets.find((w) => w.account.address.toLowerCase() === address.toLowerCase());
-  if (!wallet) throw new Error(`no wallet for ${address}`);
-  const client = { client: { wallet } };
+  const wallet = walletOf(f, address);
   return {
-    coordinator: await f.viem.getContractAt("Coordinator", f.coordinator.address, client),
-    poi: await f.viem.getContractAt("ProofOfInference", f.poi.address, client),
-    registry: await f.viem.getContractAt("NodeRegistry", f.nodeRegistry.address, client),
+    coordinator: await coordinatorAs(f, wallet),
+    poi: await f.viem.getContractAt("ProofOfInference", f.poi.address, { client: { wallet } }),
+    registry: await registryAs(f, wallet),
   };
 }
 
@@ -54,20 +61,26 @@ export interface PoiJob {
   output: Hex;
 }
 
+/**
+ * Wallet 1 requests a one-shot subscription verified by Proof-of-Inference, paying `payment` to each of `redundancy`
+ * nodes, then a block is mined (the assignment randomness becomes readable); returns the subscription id.
+ */
+async function requestPoiSubscription(f: Fixture, payment: bigint, redundancy = 1): Promise<bigint> {
+  const asConsumer = await coordinatorAs(f, wallet(f, 1));
+  const before = await f.coordinator.read.subscriptionCount();
+  const deposit = payment * BigInt(redundancy);
+  await asConsumer.write.requestCompute(
+    [subscriptionParams({ paymentAmount: payment, verifier: f.poi.address, redundancy }), deposit],
+    { value: deposit },
+  );
+  await f.networkHelpers.mine();
+  return before + 1n;
+}
+
 /** A one-shot paid subscription verified by Proof-of-Inference, requested by wallet 1; returns the assigned node. */
 export async function requestPoiJob(w: PoiWorld, payment = PRICE): Promise<PoiJob> {
   const { f } = w;
-  const consumer = f.wallets[1]!;
-  const asConsumer = await f.viem.getContractAt("Coordinator", f.coordinator.address, {
-    client: { wallet: consumer },
-  });
-  const before = await f.coordinator.read.subscriptionCount();
-  await asConsumer.write.requestCompute(
-    [subscriptionParams({ paymentAmount: payment, verifier: f.poi.address }), payment],
-    { value: payment },
-  );
-  const subscriptionId = before + 1n;
-  await f.networkHelpers.mine();
+  const subscriptionId = await requestPoiSubscription(f, payment);
   const [provider] = await f.coordinator.read.previewAssignment([subscriptionId, 1]);
   assert.ok(provider, "a node is assigned");
   const chainId = await f.publicClient.getChainId();
@@ -153,7 +166,7 @@ export const Phase = {
   Paid: 5,
   Slashed: 6,
 } as const;
-export const SlotStatus = { Empty: 0, Assigned: 1, Held: 2, Paid: 3, Refunded: 4, Expired: 5 } as const;
+export { SlotStatus } from "./fixture.ts";
 
 /**
  * Requests PoI jobs (fresh one-shot subscriptions) until `node` is the one assigned; the others are left requested
@@ -179,18 +192,7 @@ export async function requestRedundantPoiJob(
   payment = PRICE,
 ): Promise<PoiJob[]> {
   const { f } = w;
-  const consumer = f.wallets[1]!;
-  const asConsumer = await f.viem.getContractAt("Coordinator", f.coordinator.address, {
-    client: { wallet: consumer },
-  });
-  const before = await f.coordinator.read.subscriptionCount();
-  const deposit = payment * BigInt(redundancy);
-  await asConsumer.write.requestCompute(
-    [subscriptionParams({ paymentAmount: payment, verifier: f.poi.address, redundancy }), deposit],
-    { value: deposit },
-  );
-  const subscriptionId = before + 1n;
-  await f.networkHelpers.mine();
+  const subscriptionId = await requestPoiSubscription(f, payment, redundancy);
   await f.coordinator.write.assign([subscriptionId, 1]);
   const [, , slots] = await f.coordinator.read.getInterval([subscriptionId, 1]);
   assert.equal(slots.length, redundancy);
