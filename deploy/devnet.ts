@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mnemonicToAccount } from "viem/accounts";
 import { deployAndPublish } from "./publish.ts";
+import { hardhatCommand } from "./hardhat-bin.ts";
 
 /** Hardhat's well-known development mnemonic: its accounts are funded on every dev chain. Never use elsewhere. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -38,11 +39,14 @@ if (await rpcReady(rpcUrl)) {
   process.exit(1);
 }
 
-const hardhatBin = join(ROOT, "node_modules", ".bin", "hardhat");
-const chain = spawn(hardhatBin, ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
-  cwd: ROOT,
-  stdio: ["ignore", "pipe", "pipe"],
-});
+const chain = spawn(
+  process.execPath,
+  [...hardhatCommand(), "node", "--hostname", "127.0.0.1", "--port", String(port)],
+  {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  },
+);
 let chainLog = "";
 chain.stdout.on("data", (d: Buffer) => (chainLog = (chainLog + d.toString()).slice(-4000)));
 chain.stderr.on("data", (d: Buffer) => (chainLog = (chainLog + d.toString()).slice(-4000)));

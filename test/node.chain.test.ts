@@ -4,6 +4,7 @@
  * transaction sender (concurrent nonces, decoded simulation reverts, fee cap, replacement of a stuck transaction).
  */
 import { after, before, describe, it } from "node:test";
+import { hardhatCommand } from "../deploy/hardhat-bin.ts";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
@@ -97,8 +98,8 @@ async function startHardhatNode(): Promise<{ url: string; port: number; stop: ()
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
-    join(ROOT, "node_modules", ".bin", "hardhat"),
-    ["node", "--hostname", "127.0.0.1", "--port", String(port)],
+    process.execPath,
+    [...hardhatCommand(), "node", "--hostname", "127.0.0.1", "--port", String(port)],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.add(child);
