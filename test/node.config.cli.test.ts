@@ -151,8 +151,10 @@ describe("infernet-node CLI", () => {
     assert.ok(lines.includes("config: chain: required"), bad.stderr);
   });
 
+  // Lifecycle only: the validator role has no components yet, so nothing needs a chain or containers here (the
+  // provider role is exercised end to end in node.e2e.test.ts).
   it("start runs until SIGTERM, then shuts down and exits 0", async () => {
-    const path = await writeConfig(validConfig());
+    const path = await writeConfig({ ...validConfig(), roles: ["validator"] });
     let signalled = false;
     const r = await run(["start", "--config", path], {
       whenStderr: (stderr, kill) => {
@@ -182,7 +184,7 @@ describe("infernet-node CLI", () => {
   });
 
   it("start honours log.level and SIGINT", async () => {
-    const path = await writeConfig({ ...validConfig(), log: { level: "warn" } });
+    const path = await writeConfig({ ...validConfig(), roles: ["validator"], log: { level: "warn" } });
     let signalled = false;
     const r = await run(["start", "--config", path], {
       env: { INFERNET__LOG__LEVEL: "info" },

@@ -4,6 +4,7 @@
  */
 import type { Config } from "./config/schema.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { providerComponent } from "./provider/index.ts";
 
 /** A part of the node with a start and a stop. `stop` is only called on components whose `start` resolved. */
 export interface Component {
@@ -23,10 +24,10 @@ export interface ComponentContext {
 export type ComponentFactory = (ctx: ComponentContext) => Component | Component[] | undefined;
 
 /**
- * The components `startNode` runs when none are passed, in start order. Empty for now; the store, chain, queue,
- * runtime and API factories are appended here as they land.
+ * The components `startNode` runs when none are passed, in start order: the provider role (store, runtimes, chain,
+ * queue, watcher). The validator role and the REST API are appended here as they land.
  */
-export const componentFactories: ComponentFactory[] = [];
+export const componentFactories: ComponentFactory[] = [providerComponent];
 
 /** The components the default factories build for `config`. */
 export function defaultComponents(ctx: ComponentContext): Component[] {

@@ -1,0 +1,144 @@
+// The provider role as a lifecycle component: store → runtimes → chain clients and sender → queue → watcher.
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Component, ComponentContext } from "../node.ts";
+import { loadWalletKey } from "../config/load.ts";
+import { Store } from "../store/sqlite.ts";
+import { createQueue } from "../jobs/index.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import { createRuntime } from "../runtime/index.ts";
+import type { ContainerRuntime, RuntimeContainerConfig } from "../runtime/types.ts";
+import { closeChainClients, createChainClients, type ChainClients } from "../chain/client.ts";
+import { TransactionSender } from "../chain/sender.ts";
+import { createProtocolWatcher, type ChainWatcher } from "../chain/watcher.ts";
+import { coordinatorAbi, protocolErrorAbis } from "../chain/abis.ts";
+import { ProviderJobs, type ProviderJobData } from "./jobs.ts";
+
+/** Exit code for an unusable Docker engine or container at start-up (EX_UNAVAILABLE). */
+export const EXIT_UNAVAILABLE = 69;
+
+export function providerComponent(ctx: ComponentContext): Component | undefined {
+  const { config, logger } = ctx;
+  if (!config.roles.includes("provider")) return undefined;
+  const log = logger.child({ component: "provider" });
+  let store: Store | undefined;
+  let clients: ChainClients | undefined;
+  let queue: JobQueue<ProviderJobData, string> | undefined;
+  let watcher: ChainWatcher | undefined;
+  const runtimes = new Map<string, ContainerRuntime>();
+
+  return {
+    name: "provider",
+    async start() {
+      mkdirSync(dirname(config.store.path), { recursive: true });
+      store = new Store(config.store.path);
+
+      for (const c of config.containers) {
+        const runtime = createRuntime(c as RuntimeContainerConfig, {
+          ...(config.docker.host ? { dockerHost: config.docker.host } : {}),
+          ...(config.docker.registryAuth ? { registryAuth: config.docker.registryAuth } : {}),
+          labels: { "infernet.node": "provider" },
+        });
+        try {
+          await runtime.start();
+        } catch (err) {
+          Object.assign(err as object, { exitCode: EXIT_UNAVAILABLE });
+          throw err;
+        }
+        runtimes.set(c.id, runtime);
+        log.info({ container: c.id, runtime: c.runtime }, "container ready");
+      }
+
+      const key = await loadWalletKey(config.chain.wallet);
+      const account = privateKeyToAccount(key);
+      clients = await createChainClients({
+        rpcUrl: config.chain.rpcUrl,
+        wsUrl: config.chain.wsUrl,
+        chainId: config.chain.chainId,
+        account,
+      });
+      if (!clients.walletClient) throw new Error("no wallet client");
+      const sender = new TransactionSender({
+        publicClient: clients.publicClient,
+        walletClient: clients.walletClient,
+        logger: log.child({ part: "sender" }),
+        fees: {
+          maxFeePerGasGwei: config.chain.wallet.maxFeePerGasGwei,
+          priorityFeeGwei: config.chain.wallet.maxPriorityFeePerGasGwei,
+        },
+        errorAbis: protocolErrorAbis(),
+        replaceAfterMs: config.chain.wallet.replaceAfterMs,
+      });
+
+      const q = config.queue;
+      queue =
+        q.backend === "bullmq"
+          ? createQueue<ProviderJobData, string>({
+              backend: "bullmq",
+              name: `provider-${clients.chain.id}-${account.address.toLowerCase()}`,
+              connection: {
+                host: q.redis.host,
+                port: q.redis.port,
+                password: q.redis.password,
+                db: q.redis.db,
+              },
+              prefix: q.redis.prefix,
+              defaults: { attempts: q.attempts, backoffMs: q.backoffMs },
+            })
+          : createQueue<ProviderJobData, string>({
+              backend: "embedded",
+              name: "provider",
+              store,
+              defaults: { attempts: q.attempts, backoffMs: q.backoffMs },
+            });
+
+      const jobs = new ProviderJobs({
+        store,
+        queue,
+        runtimes,
+        publicClient: clients.publicClient,
+        sender,
+        coordinator: config.chain.contracts.coordinator as `0x${string}`,
+        coordinatorAbi: coordinatorAbi(),
+        node: account.address,
+        chainId: clients.chain.id,
+        logger: log,
+      });
+      queue.on("failed", (job, reason) => {
+        jobs.fail(job.data.jobId, reason);
+        log.error({ jobId: job.data.jobId, reason }, "job failed");
+      });
+      queue.on("retrying", (job, reason, delayMs) =>
+        log.warn({ jobId: job.data.jobId, reason, delayMs }, "job will be retried"),
+      );
+      queue.process((job) => jobs.run(job.data.jobId), { concurrency: q.concurrency });
+      const resumed = await jobs.resume();
+      if (resumed > 0) log.info({ resumed }, "resumed unfinished jobs");
+
+      watcher = createProtocolWatcher({
+        client: clients.publicClient,
+        wsClient: clients.wsClient,
+        coordinator: config.chain.contracts.coordinator as `0x${string}`,
+        store,
+        logger: log.child({ part: "watcher" }),
+        startBlock: config.chain.startBlock === undefined ? undefined : BigInt(config.chain.startBlock),
+        confirmations: config.chain.confirmations,
+        logRangeBlocks: config.chain.logRangeBlocks,
+        pollIntervalMs: config.chain.pollIntervalMs,
+      });
+      watcher.onLogs((batch) => jobs.onEvents(batch));
+      watcher.onRollback((toBlock) => jobs.onRollback(toBlock));
+      await watcher.start();
+      log.info({ node: account.address, containers: [...runtimes.keys()] }, "provider started");
+    },
+    async stop() {
+      await watcher?.stop();
+      await queue?.close();
+      for (const runtime of runtimes.values()) await runtime.stop().catch(() => {});
+      if (clients) await closeChainClients(clients);
+      store?.close();
+    },
+  };
+}

@@ -1,0 +1,246 @@
+// On-chain jobs of the provider role: from an `IntervalRequested` event to a `deliver` transaction, exactly once.
+//
+// Exactly-once rests on three things: the store's idempotency key (chain, subscription, interval, node), the
+// compare-and-set state transitions (only one attempt moves a job to "delivering"), and reconciliation with the
+// Coordinator before any send (a slot already delivered on-chain is never sent again, whatever the local state says).
+
+import { keccak256, toBytes, type Abi, type Address, type Hex, type PublicClient } from "viem";
+import type { Store, JobRecord } from "../store/sqlite.ts";
+import { onchainJobKey } from "../store/sqlite.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import { PermanentJobError } from "../jobs/queue.ts";
+import type { ContainerRuntime } from "../runtime/types.ts";
+import { encodeOnchainReply, onchainRequest, runPipeline } from "../runtime/index.ts";
+import type { TransactionSender } from "../chain/sender.ts";
+import { SimulationRevertedError } from "../chain/sender.ts";
+import type { ChainEvent } from "../chain/watcher.ts";
+import type { Logger } from "../log.ts";
+
+/** Queue payload: the store holds everything else. */
+export interface ProviderJobData {
+  [key: string]: string;
+  jobId: string;
+}
+
+/** Coordinator slot states (ICoordinator.SlotStatus). */
+const SLOT = { Empty: 0, Assigned: 1, Held: 2, Paid: 3, Refunded: 4, Expired: 5 } as const;
+const DONE_ON_CHAIN = new Set<number>([SLOT.Held, SLOT.Paid, SLOT.Refunded]);
+
+export interface ProviderJobsOptions {
+  store: Store;
+  queue: JobQueue<ProviderJobData, string>;
+  runtimes: ReadonlyMap<string, ContainerRuntime>;
+  publicClient: PublicClient;
+  sender: TransactionSender;
+  coordinator: Address;
+  coordinatorAbi: Abi;
+  node: Address;
+  chainId: number;
+  logger: Logger;
+  callTimeoutMs?: number | undefined;
+}
+
+/** Maps on-chain container ids (keccak256 of the name, docs/contracts.md) to the configured container names. */
+export function containerIndex(ids: Iterable<string>): Map<Hex, string> {
+  const index = new Map<Hex, string>();
+  for (const id of ids) index.set(keccak256(toBytes(id)), id);
+  return index;
+}
+
+interface Subscription {
+  containerId: Hex;
+  inputsHash: Hex;
+}
+
+interface IntervalSlot {
+  node: Address;
+  status: number;
+}
+
+export class NotAssignedError extends PermanentJobError {
+  constructor(job: JobRecord) {
+    super(`job ${job.id}: this node is not assigned to the interval`);
+    this.name = "NotAssignedError";
+  }
+}
+
+/**
+ * The provider's job logic. Functions over one shared context; a class only because it holds that context.
+ */
+export class ProviderJobs {
+  readonly #o: ProviderJobsOptions;
+  readonly #containers: Map<Hex, string>;
+
+  constructor(options: ProviderJobsOptions) {
+    this.#o = options;
+    this.#containers = containerIndex(options.runtimes.keys());
+  }
+
+  /** Turns the watcher's events into jobs for the containers this node serves. */
+  async onEvents(batch: ChainEvent[]): Promise<void> {
+    for (const ev of batch) {
+      if (ev.contract !== "Coordinator" || ev.eventName !== "IntervalRequested") continue;
+      const subscriptionId = ev.args.subscriptionId as bigint;
+      const interval = Number(ev.args.interval);
+      const sub = await this.#subscription(subscriptionId);
+      const container = this.#containers.get(sub.containerId);
+      if (!container) continue;
+      const inputs =
+        (ev.args.inputs as Hex) === "0x" && sub.inputsHash !== ZERO_HASH
+          ? await this.#inlineInputs(subscriptionId, ev.blockNumber)
+          : (ev.args.inputs as Hex);
+      const key = onchainJobKey(this.#o.chainId, subscriptionId, interval, this.#o.node);
+      const { job, created } = this.#o.store.upsertJob({
+        key,
+        kind: "onchain",
+        containers: [container],
+        input: inputs,
+        blockNumber: ev.blockNumber,
+        meta: { subscriptionId: subscriptionId.toString(), interval },
+      });
+      // A job cancelled by a reorg whose request came back on the new chain runs again.
+      const revived =
+        !created && job.state === "cancelled" && this.#o.store.transition(job.id, ["cancelled"], "pending");
+      if (created || revived) await this.enqueue(job.id, revived ? job.attempts + 1 : 0);
+    }
+  }
+
+  /** Jobs whose request block was orphaned are cancelled; they come back if their request is mined again. */
+  onRollback(toBlock: bigint): void {
+    for (const job of this.#o.store.jobsAfterBlock(toBlock)) {
+      if (job.kind !== "onchain" || job.state === "cancelled") continue;
+      this.#o.store.transition(job.id, [job.state], "cancelled", {
+        error: `request orphaned by a reorg at ${toBlock}`,
+      });
+      this.#o.logger.warn({ jobId: job.id, toBlock: toBlock.toString() }, "job cancelled by reorg");
+    }
+  }
+
+  async enqueue(jobId: string, generation = 0): Promise<void> {
+    await this.#o.queue.add({ id: generation === 0 ? jobId : `${jobId}#${generation}`, data: { jobId } });
+  }
+
+  /** Re-queues every unfinished job (start-up after a crash); adds are idempotent by id. */
+  async resume(): Promise<number> {
+    const open = this.#o.store.listJobs({
+      kind: "onchain",
+      state: ["pending", "running", "computed", "delivering"],
+      limit: 1000,
+    });
+    for (const job of open.jobs) await this.enqueue(job.id, job.attempts);
+    return open.jobs.length;
+  }
+
+  /** The queue handler: reconcile, wait for the assignment, compute, deliver. Returns the delivery tx hash. */
+  async run(jobId: string): Promise<string> {
+    const { store, logger } = this.#o;
+    const job = store.getJob(jobId);
+    if (!job) throw new PermanentJobError(`job ${jobId} is not in the store`);
+    if (job.state === "delivered" || job.state === "cancelled" || job.state === "failed")
+      return job.txHash ?? job.state;
+    const subscriptionId = BigInt(String(job.meta?.subscriptionId));
+    const interval = Number(job.meta?.interval);
+    const log = logger.child({ jobId, subscriptionId: subscriptionId.toString(), interval });
+
+    // 1. Reconcile: the chain decides whether this node already delivered.
+    let slots = await this.#slots(subscriptionId, interval);
+    if (slots.some((s) => same(s.node, this.#o.node) && DONE_ON_CHAIN.has(s.status))) {
+      store.transition(jobId, ["pending", "running", "computed", "delivering"], "delivered");
+      log.info({}, "already delivered on-chain");
+      return job.txHash ?? "reconciled";
+    }
+    // 2. Assignment: assigned already, or previewed as the next draw (deliver then assigns in the same tx).
+    let assigned = slots.some((s) => same(s.node, this.#o.node) && s.status === SLOT.Assigned);
+    if (!assigned) {
+      if (!slots.some((s) => s.status === SLOT.Empty)) throw new NotAssignedError(job);
+      const preview = (await this.#read("previewAssignment", [subscriptionId, interval])) as Address[];
+      if (preview.length === 0) throw new Error("assignment randomness not readable yet");
+      if (!preview.some((a) => same(a, this.#o.node))) throw new NotAssignedError(job);
+      assigned = true;
+    }
+    // 3. Compute (a crash here simply recomputes on the next attempt).
+    store.transition(jobId, ["pending", "running", "computed"], "running", { attempts: job.attempts + 1 });
+    const result = await runPipeline(this.#o.runtimes, job.containers, onchainRequest(job.input ?? "0x"), {
+      timeoutMs: this.#o.callTimeoutMs,
+    });
+    const delivery = encodeOnchainReply(result.output, job.containers.at(-1));
+    // 4. Deliver once: only the attempt that moves the job to "delivering" sends.
+    if (!store.transition(jobId, ["running", "delivering"], "delivering", { output: delivery })) {
+      return store.getJob(jobId)?.txHash ?? "superseded";
+    }
+    try {
+      const sent = await this.#o.sender.send({
+        address: this.#o.coordinator,
+        abi: this.#o.coordinatorAbi,
+        functionName: "deliver",
+        args: [subscriptionId, interval, delivery.input, delivery.output, delivery.proof],
+        contractName: "Coordinator",
+      });
+      if (sent.status !== "success") throw new Error(`deliver reverted on-chain (${sent.hash})`);
+      store.transition(jobId, ["delivering"], "delivered", { txHash: sent.hash, error: null });
+      log.info({ txHash: sent.hash }, "delivered");
+      return sent.hash;
+    } catch (err) {
+      // A refused simulation may mean another attempt (or a previous life of this process) already delivered.
+      slots = await this.#slots(subscriptionId, interval);
+      if (slots.some((s) => same(s.node, this.#o.node) && DONE_ON_CHAIN.has(s.status))) {
+        store.transition(jobId, ["delivering"], "delivered");
+        return "reconciled";
+      }
+      store.transition(jobId, ["delivering"], "computed", { error: (err as Error).message });
+      if (err instanceof SimulationRevertedError) throw new PermanentJobError(err.message, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Marks a job failed for good (the queue gave up or the error was permanent). */
+  fail(jobId: string, reason: string): void {
+    const job = this.#o.store.getJob(jobId);
+    if (!job || job.state === "delivered" || job.state === "cancelled") return;
+    this.#o.store.transition(jobId, [job.state], "failed", { error: reason });
+  }
+
+  async #read(functionName: string, args: readonly unknown[]): Promise<unknown> {
+    return this.#o.publicClient.readContract({
+      address: this.#o.coordinator,
+      abi: this.#o.coordinatorAbi,
+      functionName,
+      args,
+    });
+  }
+
+  async #subscription(subscriptionId: bigint): Promise<Subscription> {
+    return (await this.#read("getSubscription", [subscriptionId])) as Subscription;
+  }
+
+  async #slots(subscriptionId: bigint, interval: number): Promise<IntervalSlot[]> {
+    const [, , slots] = (await this.#read("getInterval", [subscriptionId, interval])) as [
+      unknown,
+      Hex,
+      IntervalSlot[],
+    ];
+    return slots;
+  }
+
+  /** Inline inputs travel in SubscriptionCreated, not in IntervalRequested (docs/contracts.md). */
+  async #inlineInputs(subscriptionId: bigint, atOrBefore: bigint): Promise<Hex> {
+    const logs = await this.#o.publicClient.getContractEvents({
+      address: this.#o.coordinator,
+      abi: this.#o.coordinatorAbi,
+      eventName: "SubscriptionCreated",
+      args: { subscriptionId },
+      fromBlock: 0n,
+      toBlock: atOrBefore,
+    });
+    const created = logs.at(-1) as { args?: { params?: { inputs?: Hex } } } | undefined;
+    const inputs = created?.args?.params?.inputs;
+    if (!inputs) throw new Error(`inputs of subscription ${subscriptionId} not found`);
+    return inputs;
+  }
+}
+
+const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;
+
+function same(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
