@@ -419,6 +419,9 @@ export class TransactionSender {
         functionName: request.functionName,
         args: request.args ?? [],
         value: request.value,
+        // The transaction can only land in a future block: simulate against the pending one (on an automine dev
+        // chain this is what makes randomness reserved in the latest block readable).
+        blockTag: "pending",
       } as Parameters<PublicClient["simulateContract"]>[0]);
     } catch (err) {
       throw this.#asRevert(err, label, request) ?? err;
@@ -475,7 +478,13 @@ export class TransactionSender {
     let gas = request.gas;
     if (gas === undefined) {
       try {
-        const estimate = await this.#public.estimateGas({ account, to: request.address, data, value });
+        const estimate = await this.#public.estimateGas({
+          account,
+          to: request.address,
+          data,
+          value,
+          blockTag: "pending",
+        });
         gas = (estimate * (100n + this.#headroom)) / 100n;
       } catch (err) {
         throw this.#asRevert(err, label, request) ?? err;

@@ -153,7 +153,12 @@ export class ProviderJobs {
     let assigned = slots.some((s) => same(s.node, this.#o.node) && s.status === SLOT.Assigned);
     if (!assigned) {
       if (!slots.some((s) => s.status === SLOT.Empty)) throw new NotAssignedError(job);
-      const preview = (await this.#read("previewAssignment", [subscriptionId, interval])) as Address[];
+      // The delivery lands in a later block: preview the draw as of the pending block.
+      const preview = (await this.#read(
+        "previewAssignment",
+        [subscriptionId, interval],
+        "pending",
+      )) as Address[];
       if (preview.length === 0) throw new Error("assignment randomness not readable yet");
       if (!preview.some((a) => same(a, this.#o.node))) throw new NotAssignedError(job);
       assigned = true;
@@ -200,8 +205,13 @@ export class ProviderJobs {
     this.#o.store.transition(jobId, [job.state], "failed", { error: reason });
   }
 
-  async #read(functionName: string, args: readonly unknown[]): Promise<unknown> {
+  async #read(
+    functionName: string,
+    args: readonly unknown[],
+    blockTag: "latest" | "pending" = "latest",
+  ): Promise<unknown> {
     return this.#o.publicClient.readContract({
+      blockTag,
       address: this.#o.coordinator,
       abi: this.#o.coordinatorAbi,
       functionName,
