@@ -113,7 +113,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       queue.on("retrying", (job, reason, delayMs) =>
         log.warn({ jobId: job.data.jobId, reason, delayMs }, "job will be retried"),
       );
-      queue.process((job) => jobs.run(job.data.jobId), { concurrency: q.concurrency });
+      queue.process((job) => jobs.run(job.data), { concurrency: q.concurrency });
       const resumed = await jobs.resume();
       if (resumed > 0) log.info({ resumed }, "resumed unfinished jobs");
 

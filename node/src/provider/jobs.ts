@@ -16,10 +16,18 @@ import { SimulationRevertedError } from "../chain/sender.ts";
 import type { ChainEvent } from "../chain/watcher.ts";
 import type { Logger } from "../log.ts";
 
-/** Queue payload: the store holds everything else. */
+/**
+ * Queue payload: enough to run the job in any process sharing the queue (BullMQ), whose own store may not have seen
+ * the request yet. The job id is the idempotency key, so every process enqueues the same id for the same job.
+ */
 export interface ProviderJobData {
-  [key: string]: string;
+  [key: string]: string | number | string[];
   jobId: string;
+  subscriptionId: string;
+  interval: number;
+  containers: string[];
+  input: string;
+  blockNumber: string;
 }
 
 /** Coordinator slot states (ICoordinator.SlotStatus). */
@@ -91,6 +99,7 @@ export class ProviderJobs {
           : (ev.args.inputs as Hex);
       const key = onchainJobKey(this.#o.chainId, subscriptionId, interval, this.#o.node);
       const { job, created } = this.#o.store.upsertJob({
+        id: key,
         key,
         kind: "onchain",
         containers: [container],
@@ -101,7 +110,7 @@ export class ProviderJobs {
       // A job cancelled by a reorg whose request came back on the new chain runs again.
       const revived =
         !created && job.state === "cancelled" && this.#o.store.transition(job.id, ["cancelled"], "pending");
-      if (created || revived) await this.enqueue(job.id, revived ? job.attempts + 1 : 0);
+      if (created || revived) await this.enqueue(job, revived ? job.attempts + 1 : 0);
     }
   }
 
@@ -116,8 +125,16 @@ export class ProviderJobs {
     }
   }
 
-  async enqueue(jobId: string, generation = 0): Promise<void> {
-    await this.#o.queue.add({ id: generation === 0 ? jobId : `${jobId}#${generation}`, data: { jobId } });
+  async enqueue(job: JobRecord, generation = 0): Promise<void> {
+    const data: ProviderJobData = {
+      jobId: job.id,
+      subscriptionId: String(job.meta?.subscriptionId),
+      interval: Number(job.meta?.interval),
+      containers: job.containers,
+      input: job.input ?? "0x",
+      blockNumber: String(job.blockNumber ?? 0),
+    };
+    await this.#o.queue.add({ id: generation === 0 ? job.id : `${job.id}#${generation}`, data });
   }
 
   /** Re-queues every unfinished job (start-up after a crash); adds are idempotent by id. */
@@ -127,15 +144,24 @@ export class ProviderJobs {
       state: ["pending", "running", "computed", "delivering"],
       limit: 1000,
     });
-    for (const job of open.jobs) await this.enqueue(job.id, job.attempts);
+    for (const job of open.jobs) await this.enqueue(job, job.attempts);
     return open.jobs.length;
   }
 
   /** The queue handler: reconcile, wait for the assignment, compute, deliver. Returns the delivery tx hash. */
-  async run(jobId: string): Promise<string> {
+  async run(data: ProviderJobData): Promise<string> {
     const { store, logger } = this.#o;
-    const job = store.getJob(jobId);
-    if (!job) throw new PermanentJobError(`job ${jobId} is not in the store`);
+    const jobId = data.jobId;
+    // Another process may have enqueued it (shared BullMQ queue): record it here too.
+    const job = store.upsertJob({
+      id: jobId,
+      key: jobId,
+      kind: "onchain",
+      containers: data.containers,
+      input: data.input as Hex,
+      blockNumber: BigInt(data.blockNumber),
+      meta: { subscriptionId: data.subscriptionId, interval: data.interval },
+    }).job;
     if (job.state === "delivered" || job.state === "cancelled" || job.state === "failed")
       return job.txHash ?? job.state;
     const subscriptionId = BigInt(String(job.meta?.subscriptionId));
