@@ -101,7 +101,28 @@ export async function setUp(): Promise<World> {
   return { rpcUrl: chain.url, stopChain: chain.stop, deployment, consumer, publicClient, write, read };
 }
 
-export function writeNodeConfig(w: World): string {
+export interface NodeConfigOptions {
+  /** JSON-RPC endpoint the node uses instead of the chain's own (e.g. a proxy in front of it). */
+  rpcUrl?: string;
+  /** Overrides of the `queue` section (attempts, backoffMs, concurrency…). */
+  queue?: Record<string, unknown>;
+  /** Deep-merged into the config last (plain objects merge; arrays such as `containers` replace the default). */
+  overrides?: Record<string, unknown>;
+}
+
+/** Deep-merges plain objects (arrays and other values in `b` replace those in `a`). */
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const plain = (x: unknown): x is Record<string, unknown> =>
+    typeof x === "object" && x !== null && !Array.isArray(x);
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = plain(prev) && plain(v) ? merge(prev, v) : v;
+  }
+  return out;
+}
+
+export function writeNodeConfig(w: World, options: NodeConfigOptions = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "infernet-e2e-"));
   const key = toHex(nodeAccount.getHdKey().privateKey!);
   writeFileSync(join(dir, "node.key"), `${key}\n`, { mode: 0o600 });
@@ -109,7 +130,7 @@ export function writeNodeConfig(w: World): string {
   const config = {
     roles: ["provider"],
     chain: {
-      rpcUrl: w.rpcUrl,
+      rpcUrl: options.rpcUrl ?? w.rpcUrl,
       chainId: 31337,
       contracts: {
         coordinator: contracts.coordinator,
@@ -121,6 +142,7 @@ export function writeNodeConfig(w: World): string {
       wallet: { keyFile: "node.key" },
     },
     store: { path: "node.sqlite" },
+    ...(options.queue ? { queue: options.queue } : {}),
     containers: [
       {
         id: "hello",
@@ -131,16 +153,20 @@ export function writeNodeConfig(w: World): string {
     log: { level: "info" },
   };
   const path = join(dir, "config.json");
-  writeFileSync(path, JSON.stringify(config, null, 2));
+  writeFileSync(path, JSON.stringify(merge(config, options.overrides ?? {}), null, 2));
   return path;
 }
 
-export function startNodeProcess(configPath: string): { child: ChildProcess; output: () => string } {
+export function startNodeProcess(
+  configPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; output: () => string } {
   const child = spawn(
     process.execPath,
     [join(ROOT, "node", "bin", "infernet-node.ts"), "start", "--config", configPath],
     {
       cwd: ROOT,
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -10,7 +10,13 @@ import { createQueue } from "../jobs/index.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { createRuntime } from "../runtime/index.ts";
 import type { ContainerRuntime, RuntimeContainerConfig } from "../runtime/types.ts";
-import { closeChainClients, createChainClients, type ChainClients } from "../chain/client.ts";
+import {
+  ChainIdMismatchError,
+  closeChainClients,
+  createChainClients,
+  verifyChainId,
+  type ChainClients,
+} from "../chain/client.ts";
 import { TransactionSender } from "../chain/sender.ts";
 import { createProtocolWatcher, type ChainWatcher } from "../chain/watcher.ts";
 import { coordinatorAbi, protocolErrorAbis } from "../chain/abis.ts";
@@ -37,8 +43,14 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
 
       for (const c of config.containers) {
         const runtime = createRuntime(c as RuntimeContainerConfig, {
-          ...(config.docker.host ? { dockerHost: config.docker.host } : {}),
+          ...(config.docker.host
+            ? { dockerHost: config.docker.host }
+            : config.docker.socketPath
+              ? { dockerHost: `unix://${config.docker.socketPath}` }
+              : {}),
           ...(config.docker.registryAuth ? { registryAuth: config.docker.registryAuth } : {}),
+          // Process containers start in their configured directory (default: the config file's directory).
+          ...(c.runtime === "process" && c.cwd ? { cwd: c.cwd } : {}),
           labels: { "infernet.node": "provider" },
         });
         try {
@@ -60,6 +72,13 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         account,
       });
       if (!clients.walletClient) throw new Error("no wallet client");
+      // A configured chain id must match the endpoint's; an endpoint that is down now is retried by the watcher.
+      try {
+        await verifyChainId(clients);
+      } catch (err) {
+        if (err instanceof ChainIdMismatchError) throw Object.assign(err, { exitCode: 78 });
+        log.warn({ err: (err as Error).message }, "could not verify the chain id yet (RPC unreachable?)");
+      }
       const sender = new TransactionSender({
         publicClient: clients.publicClient,
         walletClient: clients.walletClient,

@@ -107,10 +107,22 @@ export class ProviderJobs {
         blockNumber: ev.blockNumber,
         meta: { subscriptionId: subscriptionId.toString(), interval },
       });
-      // A job cancelled by a reorg whose request came back on the new chain runs again.
+      // A job cancelled by a reorg whose request came back on the new chain runs again, on the new chain's request
+      // (same subscription id and interval, but possibly other inputs: the orphaned request must not be served).
       const revived =
-        !created && job.state === "cancelled" && this.#o.store.transition(job.id, ["cancelled"], "pending");
-      if (created || revived) await this.enqueue(job, revived ? job.attempts + 1 : 0);
+        !created &&
+        job.state === "cancelled" &&
+        this.#o.store.transition(job.id, ["cancelled"], "pending", {
+          input: inputs,
+          blockNumber: ev.blockNumber,
+          output: null,
+          txHash: null,
+          error: null,
+        });
+      if (revived) {
+        const fresh = this.#o.store.getJob(job.id);
+        if (fresh) await this.enqueue(fresh, job.attempts + 1);
+      } else if (created) await this.enqueue(job, 0);
     }
   }
 

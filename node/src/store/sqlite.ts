@@ -94,6 +94,9 @@ export interface JobPatch {
   txHash?: Hex | null;
   attempts?: number;
   meta?: Record<string, unknown> | null;
+  /** Replaces the request (a job revived after a reorg carries the new chain's request). */
+  input?: Hex | null;
+  blockNumber?: number | bigint | null;
 }
 
 export interface ListJobsQuery {
@@ -423,6 +426,14 @@ export class Store {
     if (patch.meta !== undefined) {
       sets.push("meta = ?");
       params.push(patch.meta === null ? null : JSON.stringify(patch.meta));
+    }
+    if (patch.input !== undefined) {
+      sets.push("input = ?");
+      params.push(patch.input === null ? null : toBytes(patch.input));
+    }
+    if (patch.blockNumber !== undefined) {
+      sets.push("block_number = ?");
+      params.push(patch.blockNumber === null ? null : blockNum(patch.blockNumber));
     }
     const sql = `UPDATE jobs SET ${sets.join(", ")} WHERE id = ? AND state IN (${from.map(() => "?").join(", ")})`;
     return this.run(sql, ...params, id, ...from) === 1;
