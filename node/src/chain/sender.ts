@@ -463,34 +463,34 @@ export class TransactionSender {
       args: request.args ?? [],
     } as Parameters<typeof encodeFunctionData>[0]);
     const value = request.value ?? 0n;
-    if (!request.skipSimulation) {
-      try {
-        await this.simulate(request);
-      } catch (err) {
-        if (err instanceof SimulationRevertedError)
-          this.#log.warn(
-            { call: `${label}.${request.functionName}`, reason: err.decoded.line },
-            "simulation reverted",
-          );
-        throw err;
-      }
-    }
-    let gas = request.gas;
-    if (gas === undefined) {
-      try {
-        const estimate = await this.#public.estimateGas({
-          account,
-          to: request.address,
-          data,
-          value,
-          blockTag: "pending",
+    // Simulation, gas estimation and fee reads are independent: run them together (one round trip of latency).
+    const simulation = request.skipSimulation
+      ? Promise.resolve()
+      : this.simulate(request).catch((err: unknown) => {
+          if (err instanceof SimulationRevertedError)
+            this.#log.warn(
+              { call: `${label}.${request.functionName}`, reason: err.decoded.line },
+              "simulation reverted",
+            );
+          throw err;
         });
-        gas = (estimate * (100n + this.#headroom)) / 100n;
-      } catch (err) {
-        throw this.#asRevert(err, label, request) ?? err;
-      }
-    }
-    const fees = await this.fees();
+    const estimation =
+      request.gas !== undefined
+        ? Promise.resolve(request.gas)
+        : this.#public
+            .estimateGas({ account, to: request.address, data, value, blockTag: "pending" })
+            .then((estimate) => (estimate * (100n + this.#headroom)) / 100n)
+            .catch((err: unknown) => {
+              throw this.#asRevert(err, label, request) ?? err;
+            });
+    const feeRead = this.fees();
+    // The simulation's decoded revert wins over the estimate's error when both fail.
+    const [simulated, estimated, feeResult] = await Promise.allSettled([simulation, estimation, feeRead]);
+    if (simulated.status === "rejected") throw simulated.reason;
+    if (estimated.status === "rejected") throw estimated.reason;
+    if (feeResult.status === "rejected") throw feeResult.reason;
+    const gas = estimated.value;
+    const fees = feeResult.value;
     const prepared: Prepared = {
       to: request.address,
       data,

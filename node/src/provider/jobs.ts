@@ -180,8 +180,13 @@ export class ProviderJobs {
     const interval = Number(job.meta?.interval);
     const log = logger.child({ jobId, subscriptionId: subscriptionId.toString(), interval });
 
-    // 1. Reconcile: the chain decides whether this node already delivered.
-    let slots = await this.#slots(subscriptionId, interval);
+    // 1. Reconcile: the chain decides whether this node already delivered. The assignment preview (as of the
+    //    pending block, where the delivery will land) is read in the same round trip.
+    const [current, preview] = await Promise.all([
+      this.#slots(subscriptionId, interval),
+      this.#read("previewAssignment", [subscriptionId, interval], "pending") as Promise<Address[]>,
+    ]);
+    let slots = current;
     if (slots.some((s) => same(s.node, this.#o.node) && DONE_ON_CHAIN.has(s.status))) {
       store.transition(jobId, ["pending", "running", "computed", "delivering"], "delivered");
       log.info({}, "already delivered on-chain");
@@ -191,12 +196,6 @@ export class ProviderJobs {
     let assigned = slots.some((s) => same(s.node, this.#o.node) && s.status === SLOT.Assigned);
     if (!assigned) {
       if (!slots.some((s) => s.status === SLOT.Empty)) throw new NotAssignedError(job);
-      // The delivery lands in a later block: preview the draw as of the pending block.
-      const preview = (await this.#read(
-        "previewAssignment",
-        [subscriptionId, interval],
-        "pending",
-      )) as Address[];
       if (preview.length === 0) throw new Error("assignment randomness not readable yet");
       if (!preview.some((a) => same(a, this.#o.node))) throw new NotAssignedError(job);
       assigned = true;
