@@ -126,7 +126,7 @@ describe("node end to end variants: docker runtime, BullMQ with two processes, s
 
   /** Config overrides that make the node watch from the current block (earlier tests' requests are not its own). */
   const fromNow = async () => ({
-    chain: { startBlock: Number(await w.publicClient.getBlockNumber()) + 1 },
+    chain: { startBlock: Number(await w.publicClient.getBlockNumber({ cacheTime: 0 })) + 1 },
   });
 
   it("runs the hello container with the Docker runtime (unix socket, no network) and delivers on-chain", async () => {
@@ -140,7 +140,7 @@ describe("node end to end variants: docker runtime, BullMQ with two processes, s
     );
     try {
       await started(node);
-      const before = (await w.publicClient.getBlockNumber()) + 1n;
+      const before = (await w.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
       const input: Hex = "0xd0c4e1";
       await request(w, input);
       const { requested } = await coordinatorEvents(w, before);
@@ -185,7 +185,7 @@ describe("node end to end variants: docker runtime, BullMQ with two processes, s
     let code: number | null;
     try {
       await started(node);
-      const before = (await w.publicClient.getBlockNumber()) + 1n;
+      const before = (await w.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
       await request(w, "0xfa11");
       const { requested } = await coordinatorEvents(w, before);
       assert.equal(requested.length, 1);
