@@ -8,7 +8,6 @@
  */
 import { after, afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import type { ChildProcess } from "node:child_process";
 import {
   encodeAbiParameters,
@@ -21,7 +20,7 @@ import {
   type Hex,
 } from "viem";
 import { loadArtifact } from "../deploy/artifacts.ts";
-import { freePort } from "./helpers/chain.ts";
+import { freePort, TcpProxy } from "./helpers/chain.ts";
 import {
   nodeAccount,
   setUp,
@@ -150,47 +149,6 @@ async function stopNode(node: NodeProcess): Promise<void> {
   node.child.kill("SIGTERM");
   const code = await exited(node.child);
   assert.equal(code, 0, `node exits cleanly on SIGTERM:\n${node.output().slice(-2000)}`);
-}
-
-/** A TCP proxy in front of the chain's RPC port that can be taken down and brought back. */
-class TcpProxy {
-  readonly #sockets = new Set<net.Socket>();
-  #server: net.Server | undefined;
-  readonly port: number;
-  readonly target: number;
-  constructor(port: number, target: number) {
-    this.port = port;
-    this.target = target;
-  }
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-  async up(): Promise<void> {
-    if (this.#server) return;
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target, "127.0.0.1");
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on("close", () => this.#sockets.delete(s));
-      }
-      client.on("error", () => upstream.destroy());
-      upstream.on("error", () => client.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-  }
-  async down(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
-    if (server) await new Promise<void>((r) => server.close(() => r()));
-  }
 }
 
 describe("node end to end under faults: crashes, a reorg, an RPC outage", () => {

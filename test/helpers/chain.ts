@@ -74,3 +74,74 @@ export async function startHardhatNode(): Promise<{ url: string; port: number; s
   }
   return { url, port, stop };
 }
+
+/**
+ * A TCP proxy in front of the chain: `down()` stops listening and drops every connection (connection refused),
+ * `blackhole()` accepts connections but never forwards or answers (requests hang until the client times out),
+ * `up()` forwards again.
+ */
+export class TcpProxy {
+  readonly port: number;
+  readonly #target: number;
+  #server: net.Server | undefined;
+  #mode: "up" | "blackhole" = "up";
+  readonly #sockets = new Set<net.Socket>();
+
+  constructor(port: number, target: number) {
+    this.port = port;
+    this.#target = target;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async up(): Promise<void> {
+    this.#dropAll();
+    this.#mode = "up";
+    await this.#listen();
+  }
+
+  async blackhole(): Promise<void> {
+    this.#dropAll();
+    this.#mode = "blackhole";
+    await this.#listen();
+  }
+
+  async down(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    this.#dropAll();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  #dropAll(): void {
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#server) return;
+    const server = net.createServer((client) => {
+      this.#sockets.add(client);
+      client.on("close", () => this.#sockets.delete(client));
+      client.on("error", () => {});
+      if (this.#mode === "blackhole") {
+        client.on("data", () => {}); // swallow the request, never answer
+        return;
+      }
+      const upstream = net.connect(this.#target, "127.0.0.1");
+      this.#sockets.add(upstream);
+      upstream.on("close", () => this.#sockets.delete(upstream));
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port, "127.0.0.1", () => resolve());
+    });
+  }
+}
