@@ -16,21 +16,10 @@ import {
   type PoiParams,
   type SystemParams,
 } from "./params.ts";
+import type { DeploymentFile } from "@infernet/sdk";
 
-export interface Deployment {
-  chainId: number;
-  deployer: Address;
-  blockNumber: string;
-  params: Record<string, string | number>;
-  contracts: {
-    randomness: Address;
-    containerRegistry: Address;
-    nodeRegistry: Address;
-    coordinator: Address;
-    proofOfInference: Address;
-    trustModel: Address;
-  };
-}
+/** What deploySystem returns; deployments/<network>.json adds the network name (the sdk's DeploymentFile). */
+export type Deployment = Omit<DeploymentFile, "network">;
 
 /** Any subset of the parameters; `poi` may itself be partial. */
 export type ParamOverrides = Partial<Omit<SystemParams, "poi">> & { poi?: Partial<PoiParams> };
