@@ -29,8 +29,10 @@ import { coordinatorAbi, protocolErrorAbis } from "../node/src/chain/abis.ts";
 import type { Logger } from "../node/src/chain/log.ts";
 import { MemoryChainStateStore } from "../node/src/chain/state.ts";
 import { createProtocolWatcher, type ChainEvent, type ChainWatcher } from "../node/src/chain/watcher.ts";
+import { createRedisNonces } from "../node/src/chain/nonce-redis.ts";
 import {
   FeeCapExceededError,
+  NonceManager,
   SimulationRevertedError,
   TransactionSender,
   type BroadcastInfo,
@@ -608,6 +610,55 @@ describe("node chain layer against hardhat node", { timeout: 170_000 }, () => {
       const onChain = await Promise.all(results.map((r) => publicClient.getTransaction({ hash: r.hash })));
       assert.equal(new Set(onChain.map((t) => t.nonce)).size, 10);
       assert.equal(await publicClient.getTransactionCount({ address: sender.address }), startNonce + 10);
+    });
+
+    it("two senders with the same key (as two processes) take turns through Redis: distinct, gapless nonces", async () => {
+      const prefix = `infernet-nonce-test-${process.pid}-${Date.now().toString(36)}`;
+      const connection = {
+        host: process.env.REDIS_HOST ?? "127.0.0.1",
+        port: Number(process.env.REDIS_PORT ?? 6379),
+      };
+      // Separate Redis connections and separate NonceManagers: nothing is shared in memory, as across processes.
+      const shared = [0, 1].map(() => createRedisNonces({ connection, prefix, chainId: deployer.chain.id }));
+      const senders = shared.map(
+        (nonces) =>
+          new TransactionSender({
+            publicClient: clients.publicClient as PublicClient,
+            walletClient: clients.walletClient as WalletClient<Transport, Chain, Account>,
+            logger,
+            fees: { maxFeePerGasGwei: 100, priorityFeeGwei: 1 },
+            errorAbis: protocolErrorAbis(),
+            nonceManager: new NonceManager(logger, nonces),
+            pollIntervalMs: 40,
+          }),
+      );
+      try {
+        const startNonce = await publicClient.getTransactionCount({ address: sender.address });
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => senders[i % 2]!.send(requestCompute(`shared${i}`))),
+        );
+        assert.ok(results.every((r) => r.status === "success" && r.hashes.length === 1));
+        assert.deepEqual(
+          results.map((r) => r.nonce).sort((a, b) => a - b),
+          Array.from({ length: 12 }, (_, i) => startNonce + i),
+        );
+        assert.equal(await publicClient.getTransactionCount({ address: sender.address }), startNonce + 12);
+        assert.equal(
+          await shared[0]!.get(sender.address),
+          startNonce + 12,
+          "the next nonce recorded in Redis",
+        );
+        assert.equal(
+          entries.filter((e) => e.msg.startsWith("nonce rejected")).length,
+          0,
+          "no nonce was ever rejected by the chain",
+        );
+        // The per-process sender (not sharing) re-reads the chain for its next send.
+        sender.nonceManager.reset(sender.address);
+      } finally {
+        await shared[0]!.reset(sender.address);
+        await Promise.all(shared.map((n) => n.close()));
+      }
     });
 
     it("refuses a reverting call at simulation with the decoded custom error", async () => {

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Docker from "dockerode";
+import { Redis } from "ioredis";
 import { encodeAbiParameters, keccak256, parseEther, toBytes, type Abi, type Address, type Hex } from "viem";
 import { followStream } from "../node/src/runtime/docker.ts";
 import { dockerClient, removeContainers } from "../node/src/runtime/index.ts";
@@ -34,6 +35,8 @@ const HELLO_DIR = join(ROOT, "containers", "hello");
 const HELLO_CMD = ["node", join(HELLO_DIR, "src", "server.ts")];
 const HELLO_ID = keccak256(toBytes("hello"));
 const PRICE = parseEther("0.01");
+const REDIS_HOST = process.env.REDIS_HOST ?? "127.0.0.1";
+const REDIS_PORT = Number(process.env.REDIS_PORT ?? 6379);
 
 type NodeProc = ReturnType<typeof startNodeProcess>;
 
@@ -161,6 +164,69 @@ describe("node end to end variants: docker runtime, BullMQ with two processes, s
     } finally {
       const code = await stopNode(node);
       assert.equal(code, 0, `node exits cleanly on SIGTERM:\n${node.output().slice(-2000)}`);
+    }
+  });
+
+  it("two node processes sharing a BullMQ queue deliver every request exactly once", async () => {
+    const prefix = `infernet-e2e-${RUN_ID}`;
+    const overrides = {
+      ...(await fromNow()),
+      queue: { backend: "bullmq", concurrency: 2, redis: { host: REDIS_HOST, port: REDIS_PORT, prefix } },
+    };
+    const nodes = [
+      startNodeProcess(writeNodeConfig(w, { overrides })),
+      startNodeProcess(writeNodeConfig(w, { overrides })),
+    ];
+    const redis = new Redis({
+      host: REDIS_HOST,
+      port: REDIS_PORT,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
+    const all = () => nodes.map((n, i) => `--- node ${i}\n${n.output().slice(-3000)}`).join("\n");
+    try {
+      await Promise.all(nodes.map(started));
+      const before = (await w.publicClient.getBlockNumber()) + 1n;
+      const N = 6;
+      for (let i = 0; i < N; i++) await request(w, `0x0${i}${"ab".repeat(i + 1)}` as Hex);
+      const events = await until(
+        `${N} deliveries`,
+        async () => {
+          const e = await coordinatorEvents(w, before);
+          return e.requested.length === N && e.requested.every((k) => e.delivered.has(k)) ? e : undefined;
+        },
+        90_000,
+        all,
+      );
+      // Give a duplicate (if any) the time to land before counting.
+      await new Promise((r) => setTimeout(r, 1500));
+      const { requested, delivered } = await coordinatorEvents(w, before);
+      assert.equal(new Set(requested).size, N);
+      for (const k of requested) assert.equal(delivered.get(k), 1, `Delivered events for ${k}`);
+      assert.equal(delivered.size, N);
+      assert.deepEqual(events.requested, requested);
+      for (const k of requested) {
+        const sub = BigInt(k.split(":")[0]!);
+        const r = (await w.read(w.consumer, "ExampleConsumer", "results", [sub])) as [number, Address, Hex];
+        assert.notEqual(r[2], "0x", `consumer result of subscription ${sub}`);
+      }
+      // Which process sent each delivery (informational: one process may take them all).
+      const sentBy = nodes.map((n) => (n.output().match(/"msg":"delivered"/g) ?? []).length);
+      console.log(`deliveries per process (from logs): ${sentBy.join(", ")}`);
+    } finally {
+      const codes = await Promise.all(nodes.map(stopNode));
+      try {
+        await redis.connect();
+        let cursor = "0";
+        do {
+          const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+          cursor = next;
+          if (keys.length > 0) await redis.del(...keys);
+        } while (cursor !== "0");
+      } finally {
+        redis.disconnect();
+      }
+      assert.deepEqual(codes, [0, 0], `both nodes exit cleanly on SIGTERM:\n${all()}`);
     }
   });
 

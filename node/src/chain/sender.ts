@@ -27,6 +27,7 @@ import {
   type WalletClient,
 } from "viem";
 import { errorMessage, type Logger } from "./log.ts";
+import type { SharedNonces } from "./nonce-redis.ts";
 
 // ------------------------------------------------------------------------------------------------ revert decoding
 
@@ -223,15 +224,18 @@ function isNonceError(err: unknown): boolean {
 /**
  * Hands out nonces per account, one send at a time: the next nonce is tracked locally (initialised from the
  * chain's pending count) and re-read from the chain when a node rejects a nonce. Share one instance between
- * senders that use the same account.
+ * senders that use the same account; with `shared` (Redis), processes that sign with the same key also take turns
+ * and keep the next nonce in one place.
  */
 export class NonceManager {
   readonly #next = new Map<string, number>();
   readonly #tails = new Map<string, Promise<unknown>>();
   readonly #log: Logger | undefined;
+  readonly #shared: SharedNonces | undefined;
 
-  constructor(logger?: Logger) {
+  constructor(logger?: Logger, shared?: SharedNonces) {
     this.#log = logger;
+    this.#shared = shared;
   }
 
   /**
@@ -247,34 +251,45 @@ export class NonceManager {
     this.#tails.set(key, tail);
     await previous;
     try {
-      for (let attempt = 0; ; attempt++) {
-        let nonce = this.#next.get(key);
-        if (nonce === undefined) {
-          nonce = await client.getTransactionCount({ address: key, blockTag: "pending" });
-          this.#next.set(key, nonce);
-        }
-        try {
-          const result = await broadcast(nonce);
-          this.#next.set(key, nonce + 1);
-          return result;
-        } catch (err) {
-          if (!isNonceError(err) || attempt >= 3) throw err;
-          this.#next.delete(key);
-          this.#log?.warn(
-            { account: key, nonce, err: errorMessage(err) },
-            "nonce rejected; resyncing from chain",
-          );
-        }
-      }
+      const attempt = () => this.#attempt(client, key, broadcast);
+      return this.#shared ? await this.#shared.withLock(key, attempt) : await attempt();
     } finally {
       release();
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
   }
 
+  async #attempt<T>(
+    client: PublicClient,
+    key: Address,
+    broadcast: (nonce: number) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let nonce = this.#shared ? await this.#shared.get(key) : this.#next.get(key);
+      nonce ??= await client.getTransactionCount({ address: key, blockTag: "pending" });
+      try {
+        const result = await broadcast(nonce);
+        this.#next.set(key, nonce + 1);
+        await this.#shared?.set(key, nonce + 1);
+        return result;
+      } catch (err) {
+        if (!isNonceError(err) || attempt >= 3) throw err;
+        this.#next.delete(key);
+        await this.#shared?.reset(key);
+        this.#log?.warn(
+          { account: key, nonce, err: errorMessage(err) },
+          "nonce rejected; resyncing from chain",
+        );
+      }
+    }
+  }
+
   /** Forgets the tracked nonce (the next send reads it from the chain). */
   reset(address: Address): void {
     this.#next.delete(getAddress(address));
+    this.#shared?.reset(getAddress(address)).catch((err: unknown) => {
+      this.#log?.warn({ account: address, err: errorMessage(err) }, "could not reset the shared nonce");
+    });
   }
 
   /** The locally tracked next nonce, if any. */

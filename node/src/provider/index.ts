@@ -17,7 +17,8 @@ import {
   verifyChainId,
   type ChainClients,
 } from "../chain/client.ts";
-import { TransactionSender } from "../chain/sender.ts";
+import { NonceManager, TransactionSender } from "../chain/sender.ts";
+import { createRedisNonces, type SharedNonces } from "../chain/nonce-redis.ts";
 import { createProtocolWatcher, type ChainWatcher } from "../chain/watcher.ts";
 import { coordinatorAbi, protocolErrorAbis } from "../chain/abis.ts";
 import { ProviderJobs, type ProviderJobData } from "./jobs.ts";
@@ -33,6 +34,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
   let clients: ChainClients | undefined;
   let queue: JobQueue<ProviderJobData, string> | undefined;
   let watcher: ChainWatcher | undefined;
+  let sharedNonces: SharedNonces | undefined;
   const runtimes = new Map<string, ContainerRuntime>();
 
   return {
@@ -79,10 +81,21 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         if (err instanceof ChainIdMismatchError) throw Object.assign(err, { exitCode: 78 });
         log.warn({ err: (err as Error).message }, "could not verify the chain id yet (RPC unreachable?)");
       }
+      const q = config.queue;
+      // Processes sharing a BullMQ queue sign with the same key: they take turns for nonces through Redis.
+      if (q.backend === "bullmq") {
+        sharedNonces = createRedisNonces({
+          connection: { host: q.redis.host, port: q.redis.port, password: q.redis.password, db: q.redis.db },
+          prefix: q.redis.prefix,
+          chainId: clients.chain.id,
+        });
+      }
+      const senderLog = log.child({ part: "sender" });
       const sender = new TransactionSender({
         publicClient: clients.publicClient,
         walletClient: clients.walletClient,
-        logger: log.child({ part: "sender" }),
+        logger: senderLog,
+        nonceManager: new NonceManager(senderLog, sharedNonces),
         fees: {
           maxFeePerGasGwei: config.chain.wallet.maxFeePerGasGwei,
           priorityFeeGwei: config.chain.wallet.maxPriorityFeePerGasGwei,
@@ -91,7 +104,6 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         replaceAfterMs: config.chain.wallet.replaceAfterMs,
       });
 
-      const q = config.queue;
       queue =
         q.backend === "bullmq"
           ? createQueue<ProviderJobData, string>({
@@ -156,6 +168,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       await watcher?.stop();
       await queue?.close();
       for (const runtime of runtimes.values()) await runtime.stop().catch(() => {});
+      await sharedNonces?.close();
       if (clients) await closeChainClients(clients);
       store?.close();
     },
