@@ -131,3 +131,56 @@ export {
   syntheticModelDir,
   type SyntheticKind,
 } from "./models/synthetic.ts";
+export { decodeGif, type DecodedGif } from "./quality/gif.ts";
+export {
+  QUALITY_MAX_BPS,
+  CombinedScorer,
+  clamp01,
+  ramp,
+  qualityBps,
+  combineScores,
+  qualityOf,
+  type QualityInput,
+  type QualityScore,
+  type QualityScorer,
+} from "./quality/scorer.ts";
+export {
+  REFERENCE_FREE_THRESHOLDS,
+  ReferenceFreeScorer,
+  spatialStructure,
+  type ReferenceFreeThresholds,
+} from "./quality/reference-free.ts";
+export {
+  CLIP_IMAGE_SIZE,
+  CLIP_MEAN,
+  CLIP_STD,
+  CLIP_SCORE_WEIGHT,
+  ClipScorer,
+  clipModelFiles,
+  clipPixelValues,
+  cosine,
+  type ClipModelFiles,
+  type ClipScorerOptions,
+} from "./quality/clip.ts";
+export {
+  SYNTHETIC_CLIP_DIM,
+  SYNTHETIC_CLIP_COLOURS,
+  buildSyntheticClip,
+  ensureSyntheticClip,
+  syntheticClipDir,
+} from "./quality/synthetic-clip.ts";
+export {
+  STEP_BANDS,
+  CALIBRATION,
+  classifyStep,
+  classifySteps,
+  type StepBands,
+  type StepVerdict,
+} from "./quality/bands.ts";
+export {
+  schedulerHashOf,
+  videoDigest,
+  outputHashOf,
+  jobParamsHash,
+  type JobParamsHashParams,
+} from "./service/hashes.ts";
