@@ -20,6 +20,11 @@ export const USAGE = `Usage: infernet-node <command> [options]
 Commands:
   start --config <file>          run the node until SIGINT or SIGTERM, then shut down gracefully
   config check --config <file>   validate the configuration and print it resolved (secrets redacted)
+  keys create --config <file> [--name <text>] [--rate-limit <n>]
+                                 create a REST API key; prints it once (only its hash is stored)
+  keys list --config <file>      list API keys (ids, names, limits; never the keys)
+  keys revoke <id> --config <file>
+                                 revoke an API key at once
   help                           show this text
 
 Options:
@@ -27,6 +32,9 @@ Options:
                         e.g. INFERNET__CHAIN__RPC_URL=http://127.0.0.1:8545 sets chain.rpcUrl
   -h, --help            show this text
   -v, --version         print the version
+  --name <text>         keys create: a name to tell the key by
+  --rate-limit <n>      keys create: requests per api.rateLimit.windowMs for this key (default api.rateLimit.max)
+  --json                keys: machine-readable output
 
 Exit codes: 0 ok, 1 failure, 2 bad usage, 78 bad configuration (the offending key is named on stderr).
 Configuration reference: docs/operator.md.
@@ -64,6 +72,9 @@ interface Parsed {
   config: string | undefined;
   help: boolean;
   version: boolean;
+  name: string | undefined;
+  rateLimit: string | undefined;
+  json: boolean;
 }
 
 function parse(argv: string[]): Parsed {
@@ -78,6 +89,9 @@ function parse(argv: string[]): Parsed {
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
+        name: { type: "string" },
+        "rate-limit": { type: "string" },
+        json: { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -88,6 +102,9 @@ function parse(argv: string[]): Parsed {
     config: values.config,
     help: values.help === true,
     version: values.version === true,
+    name: values.name,
+    rateLimit: values["rate-limit"],
+    json: values.json === true,
   };
 }
 
@@ -113,6 +130,7 @@ export async function main(argv: string[], options: CliOptions = {}): Promise<nu
     if (first === "start" && second === undefined) return await start(requireConfig(args), io, options);
     if (first === "config" && second === "check" && rest.length === 0)
       return await check(requireConfig(args), io);
+    if (first === "keys") return await keys(requireConfig(args), args, io);
     if (first === undefined) throw new UsageError("missing command");
     throw new UsageError(`unknown command: ${args.command.join(" ")}`);
   } catch (err) {
@@ -149,6 +167,28 @@ async function check(path: string, io: CliIo): Promise<number> {
   if (typeof config === "number") return config;
   io.stdout(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
   return EXIT_OK;
+}
+
+async function keys(path: string, args: Parsed, io: CliIo): Promise<number> {
+  const config = await load(path, io, false);
+  if (typeof config === "number") return config;
+  const { runKeysCommand, KeysUsageError } = await import("./api/keys-cli.ts");
+  try {
+    return runKeysCommand(
+      {
+        action: args.command[1] ?? "",
+        args: args.command.slice(2),
+        name: args.name,
+        rateLimit: args.rateLimit,
+        json: args.json,
+      },
+      config,
+      io,
+    );
+  } catch (err) {
+    if (err instanceof KeysUsageError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 async function start(path: string, io: CliIo, options: CliOptions): Promise<number> {

@@ -1,10 +1,15 @@
 /**
- * A tiny structured logger with pino's calling conventions: `log.info("msg")`, `log.info({ fields }, "msg")`,
- * `log.error(err, "msg")`, `log.child({ component: "chain" })`. Each record is one JSON line
- * `{"time":"<ISO 8601>","level":"info","msg":"…",…bindings,…fields}` written to stderr (stdout stays free for
- * command output). Errors anywhere in the fields are serialised as {type, message, code?, stack}; bigints as
- * decimal strings.
+ * The node's structured logger, on pino, with pino's calling conventions: `log.info("msg")`,
+ * `log.info({ fields }, "msg")`, `log.error(err, "msg")`, `log.child({ component: "chain" })`. Each record is one
+ * JSON line `{"level":"info","time":"<ISO 8601>",…bindings,…fields,"msg":"…"}` written to stderr (stdout stays free
+ * for command output). Errors anywhere in the fields are serialised as {type, message, code?, stack}; bigints as
+ * decimal strings; cycles as "[Circular]". Job-related lines carry `jobId` (the job modules log through
+ * `logger.child({ jobId })`).
+ *
+ * Children keep their bindings here rather than in pino children, so a field given at the call wins over a binding
+ * of the same name (one key per line) and a level set on a parent at run time also applies to its children.
  */
+import { pino, type Logger as PinoLogger } from "pino";
 
 export const LEVELS = {
   trace: 10,
@@ -44,7 +49,7 @@ export interface LoggerOptions {
   level?: Level;
   /** Fields added to every record. */
   bindings?: Bindings;
-  /** Where lines go (default: process.stderr). Receives one JSON line including the trailing newline. */
+  /** Where lines go (default: process.stderr, synchronously). Receives one JSON line including the trailing newline. */
   write?: (line: string) => void;
   /** Clock (default: Date.now); for tests. */
   now?: () => number;
@@ -82,12 +87,11 @@ function normalize(value: unknown, ancestors: unknown[] = []): unknown {
   return out;
 }
 
-class JsonLogger implements Logger {
+class PinoBackedLogger implements Logger {
   #level: Level | undefined;
-  readonly #parent: JsonLogger | undefined;
+  readonly #parent: PinoBackedLogger | undefined;
   readonly #bindings: Bindings;
-  readonly #write: (line: string) => void;
-  readonly #now: () => number;
+  readonly #pino: PinoLogger;
 
   readonly trace: LogFn = (obj: unknown, msg?: string) => this.#log("trace", obj, msg);
   readonly debug: LogFn = (obj: unknown, msg?: string) => this.#log("debug", obj, msg);
@@ -98,16 +102,14 @@ class JsonLogger implements Logger {
 
   constructor(
     level: Level | undefined,
-    parent: JsonLogger | undefined,
+    parent: PinoBackedLogger | undefined,
     bindings: Bindings,
-    write: (line: string) => void,
-    now: () => number,
+    root: PinoLogger,
   ) {
     this.#level = level;
     this.#parent = parent;
     this.#bindings = bindings;
-    this.#write = write;
-    this.#now = now;
+    this.#pino = root;
   }
 
   get level(): Level {
@@ -124,7 +126,7 @@ class JsonLogger implements Logger {
   }
 
   child(bindings: Bindings): Logger {
-    return new JsonLogger(undefined, this, { ...this.#bindings, ...bindings }, this.#write, this.#now);
+    return new PinoBackedLogger(undefined, this, { ...this.#bindings, ...bindings }, this.#pino);
   }
 
   #log(level: RecordLevel, obj: unknown, msg?: string): void {
@@ -136,33 +138,31 @@ class JsonLogger implements Logger {
       fields = { err: obj };
       message ??= obj.message;
     } else if (typeof obj === "object" && obj !== null) fields = obj as Bindings;
-    const record: Record<string, unknown> = {
-      time: new Date(this.#now()).toISOString(),
-      level,
-      msg: message ?? "",
-    };
+    const record: Record<string, unknown> = {};
     for (const [k, v] of Object.entries({ ...this.#bindings, ...fields })) {
       if (!RESERVED.has(k)) record[k] = normalize(v);
     }
-    let line: string;
-    try {
-      line = JSON.stringify(record);
-    } catch (err) {
-      line = JSON.stringify({ time: record.time, level, msg: record.msg, logError: String(err) });
-    }
-    this.#write(`${line}\n`);
+    this.#pino[level](record, message ?? "");
   }
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const write = options.write ?? ((line: string) => void process.stderr.write(line));
-  return new JsonLogger(
-    options.level ?? "info",
-    undefined,
-    options.bindings ?? {},
-    write,
-    options.now ?? Date.now,
+  const now = options.now ?? Date.now;
+  const write = options.write;
+  const root = pino(
+    {
+      // Filtering happens in PinoBackedLogger (so children follow run-time level changes); pino writes everything.
+      level: "trace",
+      base: null,
+      messageKey: "msg",
+      // Fields arrive already normalised (errors serialised by normalize); pino's own err serializer would retype them.
+      serializers: { err: (value: unknown) => value },
+      timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    write ? { write } : pino.destination({ fd: 2, sync: true }),
   );
+  return new PinoBackedLogger(options.level ?? "info", undefined, options.bindings ?? {}, root);
 }
 
 /** A logger that writes nothing (for tests and library defaults). */

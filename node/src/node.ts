@@ -3,7 +3,9 @@
  * them in reverse order on SIGINT/SIGTERM or `handle.stop()`, within a shutdown timeout. Every step is logged.
  */
 import type { Config } from "./config/schema.ts";
+import { apiComponent } from "./api/index.ts";
 import { createLogger, type Logger } from "./log.ts";
+import type { NodeParts } from "./parts.ts";
 import { providerComponent } from "./provider/index.ts";
 
 /** A part of the node with a start and a stop. `stop` is only called on components whose `start` resolved. */
@@ -18,6 +20,8 @@ export interface Component {
 export interface ComponentContext {
   config: Config;
   logger: Logger;
+  /** Parts shared between components (filled by their owners as they start; see parts.ts). */
+  parts?: NodeParts;
 }
 
 /** Builds zero or more components from the config (e.g. nothing for `chain` when the role does not need it). */
@@ -25,14 +29,16 @@ export type ComponentFactory = (ctx: ComponentContext) => Component | Component[
 
 /**
  * The components `startNode` runs when none are passed, in start order: the provider role (store, runtimes, chain,
- * queue, watcher). The validator role and the REST API are appended here as they land.
+ * queue, watcher), then the REST API (`api.enabled`), which uses the provider's parts. The validator role is
+ * appended here as it lands.
  */
-export const componentFactories: ComponentFactory[] = [providerComponent];
+export const componentFactories: ComponentFactory[] = [providerComponent, apiComponent];
 
-/** The components the default factories build for `config`. */
+/** The components the default factories build for `config` (sharing one NodeParts unless ctx brings its own). */
 export function defaultComponents(ctx: ComponentContext): Component[] {
+  const shared: ComponentContext = { ...ctx, parts: ctx.parts ?? {} };
   return componentFactories.flatMap((factory) => {
-    const made = factory(ctx);
+    const made = factory(shared);
     return made === undefined ? [] : Array.isArray(made) ? made : [made];
   });
 }

@@ -262,6 +262,11 @@ export const containerSchema = z
     /** Only serve subscriptions whose owner is one of these addresses (default: anyone). */
     allowedAddresses: z.array(address).optional(),
     /**
+     * Only accept delegated (EIP-712) subscriptions for this container signed by one of these addresses, the owner
+     * contract's delegated signer (`getSigner()`); the owner must also pass `allowedAddresses`. Default: any signer.
+     */
+    allowedDelegateAddresses: z.array(address).optional(),
+    /**
      * Payments accepted: token address → minimum amount in the token's smallest unit (wei), as a decimal string.
      * The zero address is the native coin. Default: any payment, including none.
      */
@@ -311,6 +316,38 @@ export const serverSchema = z.strictObject({
   host: nonEmpty.default("127.0.0.1"),
 });
 
+export const apiRateLimitSchema = z.strictObject({
+  /** Requests allowed per window, per API key (per client IP for requests without a key). */
+  max: positiveInt.default(600),
+  /** Window length, in milliseconds. */
+  windowMs: positiveInt.default(60_000),
+});
+
+export const apiSchema = z.strictObject({
+  /**
+   * Run the REST API (on `server.host`:`server.port`) and the off-chain job engine behind it. Off by default, so a
+   * node only opens a port when asked to.
+   */
+  enabled: z.boolean().default(false),
+  /** `/api/*` routes need an API key (`infernet-node keys create`). When false, requests without one share an anonymous owner. */
+  requireKey: z.boolean().default(true),
+  /** Largest request body accepted, in bytes (larger: 413). */
+  bodyLimitBytes: positiveInt.default(1_048_576),
+  /** Per-key rate limit (a key created with its own limit overrides `max`). */
+  rateLimit: apiRateLimitSchema.prefault({}),
+  /** Most jobs in one `POST /api/jobs/batch`. */
+  batchMaxJobs: positiveInt.max(10_000).default(100),
+  /** Time between keepalive comments on a Server-Sent Events stream, in milliseconds. */
+  sseKeepaliveMs: positiveInt.default(15_000),
+  /** Chain lag (blocks between the chain head and the watcher's checkpoint) above which `/health` reports the chain unhealthy. */
+  maxChainLagBlocks: nonNegativeInt.default(100),
+  /** Accept EIP-712 delegated subscriptions on `POST /api/subscriptions/delegated`. */
+  delegatedSubscriptions: z.boolean().default(true),
+  /** Origins allowed to call the API from a browser (CORS). Empty: no CORS headers (off). */
+  corsOrigins: z.array(nonEmpty).default(() => []),
+});
+export type ApiConfig = z.output<typeof apiSchema>;
+
 export const logSchema = z.strictObject({
   /** Minimum level written: trace, debug, info, warn, error, fatal or silent. */
   level: z.enum(LOG_LEVELS).default("info"),
@@ -333,8 +370,10 @@ export const configSchema = z
     docker: dockerSchema.prefault({}),
     /** Containers this node serves. */
     containers: z.array(containerSchema).default(() => []),
-    /** REST API. */
+    /** REST API listen address. */
     server: serverSchema.prefault({}),
+    /** REST API and off-chain jobs. */
+    api: apiSchema.prefault({}),
     /** Logging. */
     log: logSchema.prefault({}),
   })

@@ -22,6 +22,7 @@ import { createRedisNonces, type SharedNonces } from "../chain/nonce-redis.ts";
 import { createProtocolWatcher, type ChainWatcher } from "../chain/watcher.ts";
 import { coordinatorAbi, protocolErrorAbis } from "../chain/abis.ts";
 import { ProviderJobs, type ProviderJobData } from "./jobs.ts";
+import { nodeMetrics } from "../metrics.ts";
 
 /** Exit code for an unusable Docker engine or container at start-up (EX_UNAVAILABLE). */
 export const EXIT_UNAVAILABLE = 69;
@@ -57,7 +58,9 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         });
         try {
           await runtime.start();
+          nodeMetrics.observeContainerStart({ container: c.id, ok: true });
         } catch (err) {
+          nodeMetrics.observeContainerStart({ container: c.id, ok: false });
           Object.assign(err as object, { exitCode: EXIT_UNAVAILABLE });
           throw err;
         }
@@ -102,6 +105,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         },
         errorAbis: protocolErrorAbis(),
         replaceAfterMs: config.chain.wallet.replaceAfterMs,
+        onBroadcast: (info) => nodeMetrics.countBroadcast(info),
       });
 
       queue =
@@ -162,6 +166,16 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       watcher.onLogs((batch) => jobs.onEvents(batch));
       watcher.onRollback((toBlock) => jobs.onRollback(toBlock));
       await watcher.start();
+      // Shared with the components started after this one (the REST API): see parts.ts.
+      Object.assign(ctx.parts ?? {}, {
+        store,
+        runtimes,
+        clients,
+        sender,
+        node: account.address,
+        queue,
+        watcher,
+      });
       log.info({ node: account.address, containers: [...runtimes.keys()] }, "provider started");
     },
     async stop() {

@@ -15,6 +15,7 @@ import type { TransactionSender } from "../chain/sender.ts";
 import { SimulationRevertedError } from "../chain/sender.ts";
 import type { ChainEvent } from "../chain/watcher.ts";
 import type { Logger } from "../log.ts";
+import { nodeMetrics } from "../metrics.ts";
 
 /**
  * Queue payload: enough to run the job in any process sharing the queue (BullMQ), whose own store may not have seen
@@ -220,6 +221,7 @@ export class ProviderJobs {
       });
       if (sent.status !== "success") throw new Error(`deliver reverted on-chain (${sent.hash})`);
       store.transition(jobId, ["delivering"], "delivered", { txHash: sent.hash, error: null });
+      nodeMetrics.jobFinished("onchain", "success", job.createdAt);
       log.info({ txHash: sent.hash }, "delivered");
       return sent.hash;
     } catch (err) {
@@ -240,6 +242,7 @@ export class ProviderJobs {
     const job = this.#o.store.getJob(jobId);
     if (!job || job.state === "delivered" || job.state === "cancelled") return;
     this.#o.store.transition(jobId, [job.state], "failed", { error: reason });
+    nodeMetrics.jobFinished("onchain", "failed", job.createdAt);
   }
 
   async #read(

@@ -200,6 +200,34 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (queue, id)
    );
    CREATE INDEX queue_jobs_ready ON queue_jobs (queue, state, run_at);`,
+  // 3: REST API keys (api/keys.ts: only a sha256 of each secret is kept) and delegated subscriptions submitted
+  //    through the API (api/delegated.ts). Off-chain jobs live in `jobs` (kind 'offchain', owner = key id).
+  `CREATE TABLE IF NOT EXISTS api_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     secret_hash TEXT NOT NULL,
+     rate_limit INTEGER,
+     created_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   CREATE TABLE IF NOT EXISTS delegated_subscriptions (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     owner_key TEXT NOT NULL,
+     sub_owner TEXT NOT NULL,
+     nonce INTEGER NOT NULL,
+     signer TEXT NOT NULL,
+     container TEXT NOT NULL,
+     request TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'created', 'failed')),
+     subscription_id TEXT,
+     tx_hash TEXT,
+     error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     UNIQUE (sub_owner, nonce)
+   );
+   CREATE INDEX IF NOT EXISTS delegated_by_state ON delegated_subscriptions (state, seq);`,
 ];
 
 /** The schema version this code writes. */
