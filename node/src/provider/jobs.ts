@@ -164,6 +164,7 @@ export class ProviderJobs {
   async run(data: ProviderJobData): Promise<string> {
     const { store, logger } = this.#o;
     const jobId = data.jobId;
+    const startedAt = performance.now();
     // Another process may have enqueued it (shared BullMQ queue): record it here too.
     const job = store.upsertJob({
       id: jobId,
@@ -202,9 +203,11 @@ export class ProviderJobs {
     }
     // 3. Compute (a crash here simply recomputes on the next attempt).
     store.transition(jobId, ["pending", "running", "computed"], "running", { attempts: job.attempts + 1 });
+    const computeStart = performance.now();
     const result = await runPipeline(this.#o.runtimes, job.containers, onchainRequest(job.input ?? "0x"), {
       timeoutMs: this.#o.callTimeoutMs,
     });
+    const computeMs = performance.now() - computeStart;
     const delivery = encodeOnchainReply(result.output, job.containers.at(-1));
     // 4. Deliver once: only the attempt that moves the job to "delivering" sends.
     if (!store.transition(jobId, ["running", "delivering"], "delivering", { output: delivery })) {
@@ -220,7 +223,11 @@ export class ProviderJobs {
       });
       if (sent.status !== "success") throw new Error(`deliver reverted on-chain (${sent.hash})`);
       store.transition(jobId, ["delivering"], "delivered", { txHash: sent.hash, error: null });
-      log.info({ txHash: sent.hash }, "delivered");
+      // jobMs: this attempt from its start to the delivery's receipt; computeMs: the container call(s) within it.
+      log.info(
+        { txHash: sent.hash, jobMs: ms(performance.now() - startedAt), computeMs: ms(computeMs) },
+        "delivered",
+      );
       return sent.hash;
     } catch (err) {
       // A refused simulation may mean another attempt (or a previous life of this process) already delivered.
@@ -291,3 +298,6 @@ const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;
 function same(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
+
+/** Milliseconds rounded to 0.1 for log lines. */
+const ms = (t: number): number => Math.round(t * 10) / 10;
