@@ -49,9 +49,20 @@ export interface ProviderJobsOptions {
 }
 
 /** Maps on-chain container ids (keccak256 of the name, docs/contracts.md) to the configured container names. */
-export function containerIndex(ids: Iterable<string>): Map<Hex, string> {
-  const index = new Map<Hex, string>();
-  for (const id of ids) index.set(keccak256(toBytes(id)), id);
+/**
+ * On-chain container ids this node can serve → the containers to run: keccak256 of each configured id, and of each
+ * pipeline "A,B,C" (as Ritual encodes them) of distinct configured containers, in any order, up to `maxDepth` long.
+ * The count grows as n!/(n−d)!; past `maxEntries` longer pipelines are left out (shorter ones are always in).
+ */
+export function containerIndex(ids: Iterable<string>, maxDepth = 3, maxEntries = 20_000): Map<Hex, string[]> {
+  const all = [...new Set(ids)];
+  const index = new Map<Hex, string[]>();
+  let layer: string[][] = all.map((id) => [id]);
+  for (let depth = 1; depth <= maxDepth && layer.length > 0; depth++) {
+    if (index.size + layer.length > maxEntries) break;
+    for (const pipeline of layer) index.set(keccak256(toBytes(pipeline.join(","))), pipeline);
+    layer = layer.flatMap((p) => all.filter((id) => !p.includes(id)).map((id) => [...p, id]));
+  }
   return index;
 }
 
@@ -77,7 +88,7 @@ export class NotAssignedError extends PermanentJobError {
  */
 export class ProviderJobs {
   readonly #o: ProviderJobsOptions;
-  readonly #containers: Map<Hex, string>;
+  readonly #containers: Map<Hex, string[]>;
 
   constructor(options: ProviderJobsOptions) {
     this.#o = options;
@@ -91,8 +102,8 @@ export class ProviderJobs {
       const subscriptionId = ev.args.subscriptionId as bigint;
       const interval = Number(ev.args.interval);
       const sub = await this.#subscription(subscriptionId);
-      const container = this.#containers.get(sub.containerId);
-      if (!container) continue;
+      const containers = this.#containers.get(sub.containerId);
+      if (!containers) continue;
       const inputs =
         (ev.args.inputs as Hex) === "0x" && sub.inputsHash !== ZERO_HASH
           ? await this.#inlineInputs(subscriptionId, ev.blockNumber)
@@ -102,7 +113,7 @@ export class ProviderJobs {
         id: key,
         key,
         kind: "onchain",
-        containers: [container],
+        containers,
         input: inputs,
         blockNumber: ev.blockNumber,
         meta: { subscriptionId: subscriptionId.toString(), interval },
