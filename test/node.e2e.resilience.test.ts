@@ -19,9 +19,12 @@ import {
   type Address,
   type Hex,
 } from "viem";
+import { dirname, join } from "node:path";
 import { loadArtifact } from "../deploy/artifacts.ts";
+import { Store } from "../node/src/store/sqlite.ts";
 import { freePort, TcpProxy } from "./helpers/chain.ts";
 import {
+  ROOT,
   nodeAccount,
   setUp,
   sleep,
@@ -178,24 +181,53 @@ describe("node end to end under faults: crashes, a reorg, an RPC outage", () => 
     console.log(`# node.e2e.resilience: RESILIENCE_SEED=${seed}`);
     const random = prng(seed);
     const w = await world();
-    const inputs = Array.from({ length: 20 }, (_, i) => toHex(`crash-${i}`));
-    const ids = await request(w, inputs);
-    const expected = new Map(ids.map((id, i) => [id, inputs[i]!]));
-    const config = writeNodeConfig(w, { queue: QUEUE });
+    // Each reply takes 150 ms, so kills land during computes and deliveries, not only between jobs.
+    const config = writeNodeConfig(w, {
+      queue: QUEUE,
+      overrides: {
+        containers: [
+          {
+            id: "hello",
+            runtime: "process",
+            command: ["node", join(ROOT, "containers", "hello", "src", "server.ts")],
+            env: { HELLO_DELAY_MS: "150" },
+          },
+        ],
+      },
+    });
+    const storePath = join(dirname(config), "node.sqlite");
+    const expected = new Map<bigint, Hex>();
     let log = "";
-    const kills: number[] = [];
-    for (let k = 0; k < 3; k++) {
+    const kills: string[] = [];
+    let midWork = 0;
+    // Five lives of the node; in each, four new requests arrive while it runs and it is killed at a random moment.
+    for (let life = 0; life < 5; life++) {
       const node = spawnNode(config);
       await started(node);
-      const delay = 200 + Math.floor(random() * 1300);
-      kills.push(delay);
+      const inputs = Array.from({ length: 4 }, (_, i) => toHex(`crash-${life}-${i}`));
+      const sending = request(w, inputs);
+      const delay = 50 + Math.floor(random() * 700);
       await sleep(delay);
       node.child.kill("SIGKILL");
       await exited(node.child);
       log += node.output();
+      const ids = await sending;
+      ids.forEach((id, i) => expected.set(id, inputs[i]!));
+      // What the kill interrupted, as the dead node's store recorded it.
+      const store = new Store(storePath);
+      const open = store.listJobs({
+        kind: "onchain",
+        state: ["pending", "running", "computed", "delivering"],
+      });
+      store.close();
+      const inFlight = open.jobs.filter((j) => j.state !== "pending").length;
+      if (inFlight > 0) midWork++;
+      kills.push(`${delay} ms (${open.jobs.length} unfinished, ${inFlight} computing or delivering)`);
     }
     const delivered = await deliveries(w);
-    t.diagnostic(`killed after ${kills.join(", ")} ms; ${delivered.size}/20 delivered before the last start`);
+    t.diagnostic(`kills: ${kills.join("; ")}; ${delivered.size}/20 delivered before the last start`);
+    assert.equal(expected.size, 20);
+    assert.ok(midWork >= 1, `at least one kill interrupted a compute or a delivery: ${kills.join("; ")}`);
     const node = spawnNode(config);
     const all = () => log + node.output();
     await started(node);

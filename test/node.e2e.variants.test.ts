@@ -167,6 +167,47 @@ describe("node end to end variants: docker runtime, BullMQ with two processes, s
     }
   });
 
+  it("after kill -9, the next start removes the containers the dead node left (and only its own)", async () => {
+    const config = writeNodeConfig(w, {
+      overrides: {
+        ...(await fromNow()),
+        containers: [{ id: "hello", runtime: "docker", image: HELLO_IMAGE, memoryMb: 256 }],
+      },
+    });
+    // Another node instance's container (a different store): must survive the cleanup.
+    const bystander = await docker.createContainer({
+      Image: HELLO_IMAGE,
+      Labels: { ...LABELS, "org.infernet.managed": "true", "infernet.instance": "someone-else" },
+      HostConfig: { NetworkMode: "none" },
+    });
+    const mine = async () =>
+      (
+        await docker.listContainers({
+          all: true,
+          filters: { label: ["infernet.instance"], ancestor: [HELLO_IMAGE] },
+        })
+      ).filter((c) => c.Labels["infernet.instance"] !== "someone-else");
+    const first = startNodeProcess(config);
+    await started(first);
+    const left = await mine();
+    assert.equal(left.length, 1, "the node runs one hello container");
+    first.child.kill("SIGKILL");
+    await exited(first);
+    assert.equal((await mine()).length, 1, "SIGKILL leaves the container behind");
+    const second = startNodeProcess(config);
+    try {
+      await started(second);
+      assert.match(second.output(), /removed containers left by a previous run/);
+      const now = await mine();
+      assert.equal(now.length, 1, "only the new life's container remains");
+      assert.notEqual(now[0]!.Id, left[0]!.Id);
+      await bystander.inspect(); // still there
+    } finally {
+      await stopNode(second);
+      await bystander.remove({ force: true });
+    }
+  });
+
   it("two node processes sharing a BullMQ queue deliver every request exactly once", async () => {
     const prefix = `infernet-e2e-${RUN_ID}`;
     const overrides = {

@@ -9,3 +9,11 @@ export {
 } from "./deployments.ts";
 export * from "./poi/index.ts";
 export * from "./economics/index.ts";
+export {
+  DIFFUSION_INPUTS_ABI,
+  MAX_PROMPT_BYTES,
+  InvalidDiffusionInputsError,
+  encodeDiffusionInputs,
+  decodeDiffusionInputs,
+  type DiffusionRequest,
+} from "./diffusion-inputs.ts";

@@ -1,14 +1,15 @@
 // The provider role as a lifecycle component: store → runtimes → chain clients and sender → queue → watcher.
 
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Component, ComponentContext } from "../node.ts";
 import { loadWalletKey } from "../config/load.ts";
 import { Store } from "../store/sqlite.ts";
 import { createQueue } from "../jobs/index.ts";
 import type { JobQueue } from "../jobs/queue.ts";
-import { createRuntime } from "../runtime/index.ts";
+import { createRuntime, dockerClient, removeContainers } from "../runtime/index.ts";
 import type { ContainerRuntime, RuntimeContainerConfig } from "../runtime/types.ts";
 import {
   ChainIdMismatchError,
@@ -44,17 +45,31 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       mkdirSync(dirname(config.store.path), { recursive: true });
       store = new Store(config.store.path);
 
+      const dockerHost = config.docker.host
+        ? config.docker.host
+        : config.docker.socketPath
+          ? `unix://${config.docker.socketPath}`
+          : undefined;
+      // Containers are labelled with this node instance (its store): a previous life killed with -9 left its
+      // containers behind, and they are removed here before new ones start (other nodes' containers are not).
+      const instance = createHash("sha256").update(resolve(config.store.path)).digest("hex").slice(0, 16);
+      const labels = { "infernet.node": "provider", "infernet.instance": instance };
+      if (config.containers.some((c) => c.runtime === "docker")) {
+        const removed = await removeContainers(
+          { "infernet.instance": instance },
+          dockerClient(dockerHost),
+        ).catch(
+          () => 0, // an unreachable engine is reported by the runtime's own start below
+        );
+        if (removed > 0) log.warn({ removed, instance }, "removed containers left by a previous run");
+      }
       for (const c of config.containers) {
         const runtime = createRuntime(c as RuntimeContainerConfig, {
-          ...(config.docker.host
-            ? { dockerHost: config.docker.host }
-            : config.docker.socketPath
-              ? { dockerHost: `unix://${config.docker.socketPath}` }
-              : {}),
+          ...(dockerHost ? { dockerHost } : {}),
           ...(config.docker.registryAuth ? { registryAuth: config.docker.registryAuth } : {}),
           // Process containers start in their configured directory (default: the config file's directory).
           ...(c.runtime === "process" && c.cwd ? { cwd: c.cwd } : {}),
-          labels: { "infernet.node": "provider" },
+          labels,
         });
         try {
           await runtime.start();

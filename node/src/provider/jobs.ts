@@ -50,9 +50,20 @@ export interface ProviderJobsOptions {
 }
 
 /** Maps on-chain container ids (keccak256 of the name, docs/contracts.md) to the configured container names. */
-export function containerIndex(ids: Iterable<string>): Map<Hex, string> {
-  const index = new Map<Hex, string>();
-  for (const id of ids) index.set(keccak256(toBytes(id)), id);
+/**
+ * On-chain container ids this node can serve → the containers to run: keccak256 of each configured id, and of each
+ * pipeline "A,B,C" (as Ritual encodes them) of distinct configured containers, in any order, up to `maxDepth` long.
+ * The count grows as n!/(n−d)!; past `maxEntries` longer pipelines are left out (shorter ones are always in).
+ */
+export function containerIndex(ids: Iterable<string>, maxDepth = 3, maxEntries = 20_000): Map<Hex, string[]> {
+  const all = [...new Set(ids)];
+  const index = new Map<Hex, string[]>();
+  let layer: string[][] = all.map((id) => [id]);
+  for (let depth = 1; depth <= maxDepth && layer.length > 0; depth++) {
+    if (index.size + layer.length > maxEntries) break;
+    for (const pipeline of layer) index.set(keccak256(toBytes(pipeline.join(","))), pipeline);
+    layer = layer.flatMap((p) => all.filter((id) => !p.includes(id)).map((id) => [...p, id]));
+  }
   return index;
 }
 
@@ -78,7 +89,7 @@ export class NotAssignedError extends PermanentJobError {
  */
 export class ProviderJobs {
   readonly #o: ProviderJobsOptions;
-  readonly #containers: Map<Hex, string>;
+  readonly #containers: Map<Hex, string[]>;
 
   constructor(options: ProviderJobsOptions) {
     this.#o = options;
@@ -92,8 +103,8 @@ export class ProviderJobs {
       const subscriptionId = ev.args.subscriptionId as bigint;
       const interval = Number(ev.args.interval);
       const sub = await this.#subscription(subscriptionId);
-      const container = this.#containers.get(sub.containerId);
-      if (!container) continue;
+      const containers = this.#containers.get(sub.containerId);
+      if (!containers) continue;
       const inputs =
         (ev.args.inputs as Hex) === "0x" && sub.inputsHash !== ZERO_HASH
           ? await this.#inlineInputs(subscriptionId, ev.blockNumber)
@@ -103,7 +114,7 @@ export class ProviderJobs {
         id: key,
         key,
         kind: "onchain",
-        containers: [container],
+        containers,
         input: inputs,
         blockNumber: ev.blockNumber,
         meta: { subscriptionId: subscriptionId.toString(), interval },
@@ -165,6 +176,7 @@ export class ProviderJobs {
   async run(data: ProviderJobData): Promise<string> {
     const { store, logger } = this.#o;
     const jobId = data.jobId;
+    const startedAt = performance.now();
     // Another process may have enqueued it (shared BullMQ queue): record it here too.
     const job = store.upsertJob({
       id: jobId,
@@ -203,9 +215,11 @@ export class ProviderJobs {
     }
     // 3. Compute (a crash here simply recomputes on the next attempt).
     store.transition(jobId, ["pending", "running", "computed"], "running", { attempts: job.attempts + 1 });
+    const computeStart = performance.now();
     const result = await runPipeline(this.#o.runtimes, job.containers, onchainRequest(job.input ?? "0x"), {
       timeoutMs: this.#o.callTimeoutMs,
     });
+    const computeMs = performance.now() - computeStart;
     const delivery = encodeOnchainReply(result.output, job.containers.at(-1));
     // 4. Deliver once: only the attempt that moves the job to "delivering" sends.
     if (!store.transition(jobId, ["running", "delivering"], "delivering", { output: delivery })) {
@@ -222,7 +236,11 @@ export class ProviderJobs {
       if (sent.status !== "success") throw new Error(`deliver reverted on-chain (${sent.hash})`);
       store.transition(jobId, ["delivering"], "delivered", { txHash: sent.hash, error: null });
       nodeMetrics.jobFinished("onchain", "success", job.createdAt);
-      log.info({ txHash: sent.hash }, "delivered");
+      // jobMs: this attempt from its start to the delivery's receipt; computeMs: the container call(s) within it.
+      log.info(
+        { txHash: sent.hash, jobMs: ms(performance.now() - startedAt), computeMs: ms(computeMs) },
+        "delivered",
+      );
       return sent.hash;
     } catch (err) {
       // A refused simulation may mean another attempt (or a previous life of this process) already delivered.
@@ -294,3 +312,6 @@ const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;
 function same(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
+
+/** Milliseconds rounded to 0.1 for log lines. */
+const ms = (t: number): number => Math.round(t * 10) / 10;
