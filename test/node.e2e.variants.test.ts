@@ -208,6 +208,60 @@ describe("node end to end variants: docker runtime, BullMQ with two processes, s
     }
   });
 
+  it("a container's allowedAddresses: a request from another owner is not served, an allowed owner's is", async () => {
+    const config = (allowed: Address) =>
+      writeNodeConfig(w, {
+        overrides: {
+          containers: [{ id: "hello", runtime: "process", command: HELLO_CMD, allowedAddresses: [allowed] }],
+        },
+      });
+    const refusing = startNodeProcess(
+      writeNodeConfig(w, {
+        overrides: {
+          ...(await fromNow()),
+          containers: [
+            {
+              id: "hello",
+              runtime: "process",
+              command: HELLO_CMD,
+              allowedAddresses: ["0x000000000000000000000000000000000000dEaD"],
+            },
+          ],
+        },
+      }),
+    );
+    let before: bigint;
+    try {
+      await started(refusing);
+      before = (await w.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
+      await request(w, "0xa110");
+      await until(
+        "the refusal",
+        async () => (/"not served"/.test(refusing.output()) ? true : undefined),
+        30_000,
+        refusing.output,
+      );
+      assert.match(refusing.output(), /is not in the allowedAddresses of container hello/);
+      const { delivered } = await coordinatorEvents(w, before);
+      assert.equal(delivered.size, 0, "nothing delivered for a refused owner");
+    } finally {
+      assert.equal(await stopNode(refusing), 0);
+    }
+    // The same request, with the consumer allowed: served.
+    const allowing = startNodeProcess(config(w.consumer));
+    try {
+      await started(allowing);
+      await until(
+        "the delivery",
+        async () => ((await coordinatorEvents(w, before)).delivered.size === 1 ? true : undefined),
+        60_000,
+        allowing.output,
+      );
+    } finally {
+      assert.equal(await stopNode(allowing), 0);
+    }
+  });
+
   it("two node processes sharing a BullMQ queue deliver every request exactly once", async () => {
     const prefix = `infernet-e2e-${RUN_ID}`;
     const overrides = {

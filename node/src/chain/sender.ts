@@ -340,6 +340,9 @@ export interface TransactionSenderOptions {
   gasHeadroomPercent?: number | undefined;
   /** Called after every broadcast (first and replacements). */
   onBroadcast?: ((info: BroadcastInfo) => void) | undefined;
+  /** Called once per send that got past simulation: mined (success or reverted), or failed to send or to mine. */
+  onSettled?:
+    ((info: { functionName: string; outcome: "success" | "reverted" | "failed" }) => void) | undefined;
 }
 
 export interface SendRequest {
@@ -397,6 +400,7 @@ export class TransactionSender {
   readonly #pollMs: number;
   readonly #headroom: bigint;
   readonly #onBroadcast: ((info: BroadcastInfo) => void) | undefined;
+  readonly #onSettled: TransactionSenderOptions["onSettled"];
 
   constructor(options: TransactionSenderOptions) {
     this.#public = options.publicClient;
@@ -413,6 +417,7 @@ export class TransactionSender {
     this.#pollMs = options.pollIntervalMs ?? 500;
     this.#headroom = BigInt(options.gasHeadroomPercent ?? 20);
     this.#onBroadcast = options.onBroadcast;
+    this.#onSettled = options.onSettled;
   }
 
   get address(): Address {
@@ -514,6 +519,18 @@ export class TransactionSender {
       functionName: `${label}.${request.functionName}`,
       label,
     };
+    try {
+      const result = await this.#sendPrepared(prepared, fees);
+      this.#onSettled?.({ functionName: prepared.functionName, outcome: result.status });
+      return result;
+    } catch (err) {
+      this.#onSettled?.({ functionName: prepared.functionName, outcome: "failed" });
+      throw err;
+    }
+  }
+
+  async #sendPrepared(prepared: Prepared, fees: Fees): Promise<SendResult> {
+    const account = this.#wallet.account;
     const first = await this.#nonces.run(this.#public, account.address, async (nonce) => {
       const hash = await this.#broadcast(prepared, nonce, fees);
       return { hash, nonce };
@@ -526,7 +543,7 @@ export class TransactionSender {
         nonce: first.nonce,
         maxFeeGwei: formatGwei(fees.maxFeePerGas),
         priorityFeeGwei: formatGwei(fees.maxPriorityFeePerGas),
-        gas: gas.toString(),
+        gas: prepared.gas.toString(),
       },
       "transaction sent",
     );

@@ -121,6 +121,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         errorAbis: protocolErrorAbis(),
         replaceAfterMs: config.chain.wallet.replaceAfterMs,
         onBroadcast: (info) => nodeMetrics.countBroadcast(info),
+        onSettled: (info) => nodeMetrics.observeTransaction(info),
       });
 
       queue =
@@ -155,6 +156,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         node: account.address,
         chainId: clients.chain.id,
         logger: log,
+        allowlists: new Map(config.containers.map((c) => [c.id, c])),
       });
       queue.on("failed", (job, reason) => {
         jobs.fail(job.data.jobId, reason);

@@ -16,6 +16,7 @@ import { SimulationRevertedError } from "../chain/sender.ts";
 import type { ChainEvent } from "../chain/watcher.ts";
 import type { Logger } from "../log.ts";
 import { nodeMetrics } from "../metrics.ts";
+import { checkAllowlist, type AllowlistRules } from "../allowlist.ts";
 
 /**
  * Queue payload: enough to run the job in any process sharing the queue (BullMQ), whose own store may not have seen
@@ -47,9 +48,10 @@ export interface ProviderJobsOptions {
   chainId: number;
   logger: Logger;
   callTimeoutMs?: number | undefined;
+  /** Allowlists per container id (`containers[].allowedAddresses`); a container without rules serves anyone. */
+  allowlists?: ReadonlyMap<string, AllowlistRules> | undefined;
 }
 
-/** Maps on-chain container ids (keccak256 of the name, docs/contracts.md) to the configured container names. */
 /**
  * On-chain container ids this node can serve → the containers to run: keccak256 of each configured id, and of each
  * pipeline "A,B,C" (as Ritual encodes them) of distinct configured containers, in any order, up to `maxDepth` long.
@@ -68,8 +70,10 @@ export function containerIndex(ids: Iterable<string>, maxDepth = 3, maxEntries =
 }
 
 interface Subscription {
+  owner: Address;
   containerId: Hex;
   inputsHash: Hex;
+  verifier: Address;
 }
 
 interface IntervalSlot {
@@ -105,6 +109,14 @@ export class ProviderJobs {
       const sub = await this.#subscription(subscriptionId);
       const containers = this.#containers.get(sub.containerId);
       if (!containers) continue;
+      const refused = this.#refusedBy(containers, sub.owner);
+      if (refused) {
+        this.#o.logger.info(
+          { subscriptionId: subscriptionId.toString(), interval, reason: refused },
+          "not served",
+        );
+        continue;
+      }
       const inputs =
         (ev.args.inputs as Hex) === "0x" && sub.inputsHash !== ZERO_HASH
           ? await this.#inlineInputs(subscriptionId, ev.blockNumber)
@@ -253,6 +265,17 @@ export class ProviderJobs {
       if (err instanceof SimulationRevertedError) throw new PermanentJobError(err.message, { cause: err });
       throw err;
     }
+  }
+
+  /** The allowlist refusal of any container of the pipeline for this owner, if one refuses. */
+  #refusedBy(containers: readonly string[], owner: Address): string | undefined {
+    for (const id of containers) {
+      const rules = this.#o.allowlists?.get(id);
+      if (!rules) continue;
+      const decision = checkAllowlist({ id, ...rules }, { owner });
+      if (!decision.allowed) return decision.reason;
+    }
+    return undefined;
   }
 
   /** Marks a job failed for good (the queue gave up or the error was permanent). */
