@@ -8,6 +8,8 @@ import type { ChainWatcher } from "./chain/watcher.ts";
 import type { JobQueue } from "./jobs/queue.ts";
 import type { ContainerRuntime } from "./runtime/types.ts";
 import type { Store } from "./store/sqlite.ts";
+import type { PoiFollowUp } from "./poi/followup.ts";
+import type { TensorSource } from "./poi/serve.ts";
 
 export interface NodeParts {
   store?: Store;
@@ -20,4 +22,7 @@ export interface NodeParts {
   /** The provider's on-chain job queue (its depth is reported by /info, /health and /metrics). */
   queue?: Pick<JobQueue, "backend" | "name" | "depth">;
   watcher?: ChainWatcher;
+  /** The provider's follow-up of committed Proof-of-Inference jobs and the tensors it serves to validators. */
+  poiFollowUp?: PoiFollowUp;
+  poi?: TensorSource;
 }

@@ -10,6 +10,7 @@ import type { OffchainJobs } from "../offchain/jobs.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
 import type { Store } from "../store/sqlite.ts";
 import type { DelegatedSubscriptions } from "./delegated.ts";
+import type { TensorSource } from "../poi/serve.ts";
 import { UnauthorizedError } from "./errors.ts";
 import type { HealthReply } from "./schemas.ts";
 import type { Principal } from "./keys.ts";
@@ -67,6 +68,8 @@ export interface ApiContext {
   /** The node's signing address, when it has a wallet. */
   node?: Address | undefined;
   delegated?: DelegatedSubscriptions | undefined;
+  /** Step tensors of committed PoI jobs, for their validators (provider role with a ProofOfInference). */
+  poi?: TensorSource | undefined;
   health: () => Promise<HealthReply>;
   metrics: NodeMetrics;
   logger: Logger;

@@ -263,6 +263,7 @@ async function startApi(
     chain: { publicClient, chainId, coordinator },
     node,
     delegated,
+    poi: parts.poi,
     health,
     metrics: nodeMetrics,
     logger: log,

@@ -15,6 +15,7 @@ import { openApiRoute, registerOpenApi } from "./openapi.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { nodeRoutes } from "./routes/node.ts";
 import { subscriptionRoutes } from "./routes/subscriptions.ts";
+import { poiRoutes } from "./routes/poi.ts";
 
 let formatsRegistered = false;
 
@@ -128,6 +129,7 @@ export async function buildServer(ctx: ApiContext): Promise<ApiApp> {
   nodeRoutes(app, ctx);
   jobRoutes(app, ctx);
   subscriptionRoutes(app, ctx);
+  poiRoutes(app, ctx);
   openApiRoute(app);
 
   // Jobs by state and queue depths for /metrics, while this server runs.

@@ -247,7 +247,7 @@ function resolveVolume(volume: string, baseDir: string): string {
 function resolvePaths(config: ParsedConfig, baseDir: string): ParsedConfig {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const opt = (p: string | undefined): string | undefined => (p === undefined ? undefined : abs(p));
-  const { chain, store, docker, containers } = config;
+  const { chain, store, docker, containers, validator } = config;
   return {
     ...config,
     chain: {
@@ -256,6 +256,10 @@ function resolvePaths(config: ParsedConfig, baseDir: string): ParsedConfig {
       wallet: { ...chain.wallet, keyFile: opt(chain.wallet.keyFile) },
     },
     store: { ...store, path: abs(store.path) },
+    validator: {
+      ...validator,
+      models: Object.fromEntries(Object.entries(validator.models).map(([id, dir]) => [id, abs(dir)])),
+    },
     docker: { ...docker, socketPath: opt(docker.socketPath) },
     containers: containers.map((c) => ({
       ...c,

@@ -353,6 +353,25 @@ export const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default("info"),
 });
 
+export const validatorSchema = z.strictObject({
+  /**
+   * Model directories (diffusers ONNX layout) by container id: the validator judges jobs of these containers (and of
+   * pipelines ending in them) with the pipeline loaded from the directory. Required with the validator role.
+   */
+  models: z.record(nonEmpty, nonEmpty).default(() => ({})),
+  /** How far back to look for assignments missed while the node was down, in blocks. */
+  lookbackBlocks: positiveInt.default(10_000),
+  /** Relative L2 bands of the noise check; default: the calibrated ones (`npm run calibrate`). */
+  bands: z
+    .strictObject({ pass: z.number().positive(), fail: z.number().positive() })
+    .refine((b) => b.pass < b.fail, { message: "pass must be below fail" })
+    .optional(),
+  /** The pinned runtime profile: graph optimisation level and threads must match what providers ran. */
+  graphOptimizationLevel: z.enum(["disabled", "basic", "extended", "all"]).default("all"),
+  intraOpNumThreads: positiveInt.default(1),
+});
+export type ValidatorConfig = z.output<typeof validatorSchema>;
+
 export const configSchema = z
   .strictObject({
     /** What this process does: `provider` (runs jobs), `validator` (re-checks proofs), or both. */
@@ -374,11 +393,21 @@ export const configSchema = z
     server: serverSchema.prefault({}),
     /** REST API and off-chain jobs. */
     api: apiSchema.prefault({}),
+    /** The validator role: models to re-execute with, bands, runtime profile. */
+    validator: validatorSchema.prefault({}),
     /** Logging. */
     log: logSchema.prefault({}),
   })
   .check((ctx) => {
-    const { roles, containers } = ctx.value;
+    const { roles, containers, validator } = ctx.value;
+    if (roles.includes("validator") && Object.keys(validator.models).length === 0) {
+      ctx.issues.push({
+        code: "custom",
+        input: validator.models,
+        path: ["validator", "models"],
+        message: "the validator role needs at least one model directory (container id → directory)",
+      });
+    }
     if (new Set(roles).size !== roles.length) {
       ctx.issues.push({ code: "custom", input: roles, path: ["roles"], message: "duplicate role" });
     }

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Component, ComponentContext } from "../node.ts";
 import { loadWalletKey } from "../config/load.ts";
@@ -21,7 +22,10 @@ import {
 import { NonceManager, TransactionSender } from "../chain/sender.ts";
 import { createRedisNonces, type SharedNonces } from "../chain/nonce-redis.ts";
 import { createProtocolWatcher, type ChainWatcher } from "../chain/watcher.ts";
-import { coordinatorAbi, protocolErrorAbis } from "../chain/abis.ts";
+import { coordinatorAbi, proofOfInferenceAbi, protocolErrorAbis } from "../chain/abis.ts";
+import { PoiFollowUp } from "../poi/followup.ts";
+import { dropJob, requestReveal } from "../poi/container.ts";
+import { createTensorSource } from "../poi/serve.ts";
 import { ProviderJobs, type ProviderJobData } from "./jobs.ts";
 import { nodeMetrics } from "../metrics.ts";
 
@@ -37,6 +41,13 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
   let queue: JobQueue<ProviderJobData, string> | undefined;
   let watcher: ChainWatcher | undefined;
   let sharedNonces: SharedNonces | undefined;
+  let followUp: PoiFollowUp | undefined;
+  let poiTimer: NodeJS.Timeout | undefined;
+  const runtimeOf = (id: string): ContainerRuntime => {
+    const r = runtimes.get(id);
+    if (!r) throw new Error(`container ${id} is not running on this node`);
+    return r;
+  };
   const runtimes = new Map<string, ContainerRuntime>();
 
   return {
@@ -145,6 +156,28 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
               defaults: { attempts: q.attempts, backoffMs: q.backoffMs },
             });
 
+      // Proof-of-Inference: commits go with deliveries; the follow-up reveals, draws a validator and settles.
+      const poiAddress = config.chain.contracts.proofOfInference as Address | undefined;
+      if (poiAddress) {
+        const poiStore = store;
+        followUp = new PoiFollowUp({
+          publicClient: clients.publicClient,
+          sender,
+          proofOfInference: poiAddress,
+          abi: proofOfInferenceAbi(),
+          logger: log.child({ part: "poi" }),
+          reveal: (job, randomness, k) =>
+            requestReveal(runtimeOf(job.container), job.poiJobId, randomness, k),
+          settled: async (job, outcome) => {
+            const record = poiStore.getJob(job.jobId);
+            const poi = { ...(record?.meta?.poi as object), settled: outcome };
+            poiStore.transition(job.jobId, ["delivered"], "delivered", { meta: { ...record?.meta, poi } });
+            await dropJob(runtimeOf(job.container), job.poiJobId).catch((err: unknown) =>
+              log.warn({ jobId: job.jobId, err: (err as Error).message }, "could not drop the trajectory"),
+            );
+          },
+        });
+      }
       const jobs = new ProviderJobs({
         store,
         queue,
@@ -157,6 +190,8 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         chainId: clients.chain.id,
         logger: log,
         allowlists: new Map(config.containers.map((c) => [c.id, c])),
+        proofOfInference: poiAddress,
+        poi: followUp,
       });
       queue.on("failed", (job, reason) => {
         jobs.fail(job.data.jobId, reason);
@@ -168,11 +203,14 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       queue.process((job) => jobs.run(job.data), { concurrency: q.concurrency });
       const resumed = await jobs.resume();
       if (resumed > 0) log.info({ resumed }, "resumed unfinished jobs");
+      const following = jobs.resumePoi();
+      if (following > 0) log.info({ following }, "following committed PoI jobs");
 
       watcher = createProtocolWatcher({
         client: clients.publicClient,
         wsClient: clients.wsClient,
         coordinator: config.chain.contracts.coordinator as `0x${string}`,
+        proofOfInference: poiAddress,
         store,
         logger: log.child({ part: "watcher" }),
         startBlock: config.chain.startBlock === undefined ? undefined : BigInt(config.chain.startBlock),
@@ -181,6 +219,13 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         pollIntervalMs: config.chain.pollIntervalMs,
       });
       watcher.onLogs((batch) => jobs.onEvents(batch));
+      if (followUp) {
+        // New blocks (and a timer, for windows that close with time) move committed jobs along.
+        const f = followUp;
+        watcher.onLogs(() => void f.tick());
+        poiTimer = setInterval(() => void f.tick(), Math.max(250, config.chain.pollIntervalMs));
+        poiTimer.unref();
+      }
       watcher.onRollback((toBlock) => jobs.onRollback(toBlock));
       await watcher.start();
       // Shared with the components started after this one (the REST API): see parts.ts.
@@ -192,10 +237,24 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         node: account.address,
         queue,
         watcher,
+        ...(followUp && poiAddress
+          ? {
+              poiFollowUp: followUp,
+              poi: createTensorSource({
+                followUp,
+                runtimes,
+                publicClient: clients.publicClient,
+                proofOfInference: poiAddress,
+                poiAbi: proofOfInferenceAbi(),
+                chainId: clients.chain.id,
+              }),
+            }
+          : {}),
       });
       log.info({ node: account.address, containers: [...runtimes.keys()] }, "provider started");
     },
     async stop() {
+      if (poiTimer) clearInterval(poiTimer);
       await watcher?.stop();
       await queue?.close();
       for (const runtime of runtimes.values()) await runtime.stop().catch(() => {});

@@ -4,19 +4,37 @@
 // compare-and-set state transitions (only one attempt moves a job to "delivering"), and reconciliation with the
 // Coordinator before any send (a slot already delivered on-chain is never sent again, whatever the local state says).
 
-import { keccak256, toBytes, type Abi, type Address, type Hex, type PublicClient } from "viem";
+import {
+  keccak256,
+  parseEventLogs,
+  toBytes,
+  type Abi,
+  type Address,
+  type Hex,
+  type Log,
+  type PublicClient,
+} from "viem";
+import { decodeDiffusionInputs, jobId as poiJobIdOf, jobSeed, type DiffusionRequest } from "@infernet/sdk";
 import type { Store, JobRecord } from "../store/sqlite.ts";
 import { onchainJobKey } from "../store/sqlite.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { PermanentJobError } from "../jobs/queue.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
-import { encodeOnchainReply, onchainRequest, runPipeline } from "../runtime/index.ts";
+import {
+  Destination,
+  Source,
+  encodeOnchainReply,
+  onchainRequest,
+  runPipeline,
+  type ContainerRequest,
+} from "../runtime/index.ts";
 import type { TransactionSender } from "../chain/sender.ts";
 import { SimulationRevertedError } from "../chain/sender.ts";
 import type { ChainEvent } from "../chain/watcher.ts";
 import type { Logger } from "../log.ts";
 import { nodeMetrics } from "../metrics.ts";
 import { checkAllowlist, type AllowlistRules } from "../allowlist.ts";
+import type { PoiFollowUp } from "../poi/followup.ts";
 
 /**
  * Queue payload: enough to run the job in any process sharing the queue (BullMQ), whose own store may not have seen
@@ -30,6 +48,9 @@ export interface ProviderJobData {
   containers: string[];
   input: string;
   blockNumber: string;
+  /** The subscription's verifier ("" for none) and pinned inputs hash: a PoI job needs both. */
+  verifier: string;
+  inputsHash: string;
 }
 
 /** Coordinator slot states (ICoordinator.SlotStatus). */
@@ -48,6 +69,10 @@ export interface ProviderJobsOptions {
   chainId: number;
   logger: Logger;
   callTimeoutMs?: number | undefined;
+  /** The deployed ProofOfInference: jobs of subscriptions naming it as verifier commit, reveal and settle. */
+  proofOfInference?: Address | undefined;
+  /** Follows committed PoI jobs to settlement (required with proofOfInference). */
+  poi?: PoiFollowUp | undefined;
   /** Allowlists per container id (`containers[].allowedAddresses`); a container without rules serves anyone. */
   allowlists?: ReadonlyMap<string, AllowlistRules> | undefined;
 }
@@ -129,7 +154,12 @@ export class ProviderJobs {
         containers,
         input: inputs,
         blockNumber: ev.blockNumber,
-        meta: { subscriptionId: subscriptionId.toString(), interval },
+        meta: {
+          subscriptionId: subscriptionId.toString(),
+          interval,
+          verifier: sub.verifier,
+          inputsHash: sub.inputsHash,
+        },
       });
       // A job cancelled by a reorg whose request came back on the new chain runs again, on the new chain's request
       // (same subscription id and interval, but possibly other inputs: the orphaned request must not be served).
@@ -169,6 +199,8 @@ export class ProviderJobs {
       containers: job.containers,
       input: job.input ?? "0x",
       blockNumber: String(job.blockNumber ?? 0),
+      verifier: String(job.meta?.verifier ?? ""),
+      inputsHash: String(job.meta?.inputsHash ?? ZERO_HASH),
     };
     await this.#o.queue.add({ id: generation === 0 ? job.id : `${job.id}#${generation}`, data });
   }
@@ -197,7 +229,12 @@ export class ProviderJobs {
       containers: data.containers,
       input: data.input as Hex,
       blockNumber: BigInt(data.blockNumber),
-      meta: { subscriptionId: data.subscriptionId, interval: data.interval },
+      meta: {
+        subscriptionId: data.subscriptionId,
+        interval: data.interval,
+        verifier: data.verifier,
+        inputsHash: data.inputsHash,
+      },
     }).job;
     if (job.state === "delivered" || job.state === "cancelled" || job.state === "failed")
       return job.txHash ?? job.state;
@@ -228,7 +265,9 @@ export class ProviderJobs {
     // 3. Compute (a crash here simply recomputes on the next attempt).
     store.transition(jobId, ["pending", "running", "computed"], "running", { attempts: job.attempts + 1 });
     const computeStart = performance.now();
-    const result = await runPipeline(this.#o.runtimes, job.containers, onchainRequest(job.input ?? "0x"), {
+    const poiJob = this.#isPoi(job) ? await this.#poiRequest(job, subscriptionId, interval) : undefined;
+    const request = poiJob?.request ?? onchainRequest(job.input ?? "0x");
+    const result = await runPipeline(this.#o.runtimes, job.containers, request, {
       timeoutMs: this.#o.callTimeoutMs,
     });
     const computeMs = performance.now() - computeStart;
@@ -247,6 +286,7 @@ export class ProviderJobs {
       });
       if (sent.status !== "success") throw new Error(`deliver reverted on-chain (${sent.hash})`);
       store.transition(jobId, ["delivering"], "delivered", { txHash: sent.hash, error: null });
+      if (poiJob) this.#trackPoi(job, poiJob.poiJobId, sent.receipt.logs);
       nodeMetrics.jobFinished("onchain", "success", job.createdAt);
       // jobMs: this attempt from its start to the delivery's receipt; computeMs: the container call(s) within it.
       log.info(
@@ -265,6 +305,99 @@ export class ProviderJobs {
       if (err instanceof SimulationRevertedError) throw new PermanentJobError(err.message, { cause: err });
       throw err;
     }
+  }
+
+  #isPoi(job: JobRecord): boolean {
+    const verifier = job.meta?.verifier;
+    return (
+      this.#o.proofOfInference !== undefined &&
+      typeof verifier === "string" &&
+      same(verifier as Address, this.#o.proofOfInference)
+    );
+  }
+
+  /**
+   * The container request of a PoI job: the consumer's pinned inputs (abi-encoded DiffusionRequest) as JSON, plus
+   * the protocol job id, this node and the seed of §6 (from the randomness round reserved at the request), and the
+   * pinned inputs hash the params leaf binds. The container commits; its reply's proof is `enc(root, T, paramsHash)`.
+   */
+  async #poiRequest(
+    job: JobRecord,
+    subscriptionId: bigint,
+    interval: number,
+  ): Promise<{ request: ContainerRequest; poiJobId: Hex }> {
+    let params: DiffusionRequest;
+    try {
+      params = decodeDiffusionInputs(job.input ?? "0x");
+    } catch (err) {
+      throw new PermanentJobError((err as Error).message, { cause: err });
+    }
+    const poiJobId = poiJobIdOf({
+      chainId: this.#o.chainId,
+      coordinator: this.#o.coordinator,
+      subscriptionId,
+      interval,
+    });
+    const [state] = (await this.#read("getInterval", [subscriptionId, interval])) as [{ seedRound: number }];
+    const seed = jobSeed(poiJobId, await this.#o.poi!.randomnessValue(Number(state.seedRound)));
+    const data = {
+      ...params,
+      jobId: poiJobId,
+      node: this.#o.node,
+      seed,
+      inputsHash: String(job.meta?.inputsHash ?? ZERO_HASH),
+    };
+    return {
+      poiJobId,
+      request: { source: Source.OFFCHAIN, destination: Destination.ONCHAIN, data, requires_proof: true },
+    };
+  }
+
+  /** After a committed delivery: record the job's slot (from the Delivered log) and follow it to settlement. */
+  #trackPoi(job: JobRecord, poiJobId: Hex, logs: readonly Log[]): void {
+    const delivered = parseEventLogs({
+      abi: this.#o.coordinatorAbi,
+      logs: [...logs],
+      eventName: "Delivered",
+    });
+    const mine = delivered.find((l) => same((l.args as { node: Address }).node, this.#o.node));
+    if (!mine) throw new Error(`job ${job.id}: no Delivered log of this node in the delivery receipt`);
+    const slot = Number((mine.args as { slot: number }).slot);
+    const poi = { jobId: poiJobId, slot, container: job.containers.at(-1) ?? "", settled: null };
+    this.#o.store.transition(job.id, ["delivered"], "delivered", { meta: { ...job.meta, poi } });
+    this.#o.poi?.track({
+      jobId: job.id,
+      poiJobId,
+      container: poi.container,
+      ref: {
+        subscriptionId: BigInt(String(job.meta?.subscriptionId)),
+        interval: Number(job.meta?.interval),
+        slot,
+      },
+    });
+  }
+
+  /** Re-follows committed PoI jobs not settled yet (start-up). */
+  resumePoi(): number {
+    if (!this.#o.poi) return 0;
+    let n = 0;
+    for (const job of this.#o.store.listJobs({ kind: "onchain", state: "delivered", limit: 1000 }).jobs) {
+      const poi = job.meta?.poi as
+        { jobId: Hex; slot: number; container: string; settled: string | null } | undefined;
+      if (!poi || poi.settled) continue;
+      this.#o.poi.track({
+        jobId: job.id,
+        poiJobId: poi.jobId,
+        container: poi.container,
+        ref: {
+          subscriptionId: BigInt(String(job.meta?.subscriptionId)),
+          interval: Number(job.meta?.interval),
+          slot: poi.slot,
+        },
+      });
+      n++;
+    }
+    return n;
   }
 
   /** The allowlist refusal of any container of the pipeline for this owner, if one refuses. */

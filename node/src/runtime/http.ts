@@ -59,7 +59,7 @@ const MAX_BODY = 256 * 1024 * 1024;
 
 export function httpRequest(
   ep: Endpoint,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "DELETE",
   path: string,
   body: string | undefined,
   opts: { timeoutMs: number; signal?: AbortSignal | undefined },

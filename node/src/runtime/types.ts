@@ -2,6 +2,7 @@
 // errors they raise. Every error carries `code` (stable, for logs and job records), `containerId` and
 // `retryable` (whether trying the same job again after stop()/start() can help).
 import type { ContainerOutput, ContainerRequest } from "./contract.ts";
+import type { Endpoint } from "./http.ts";
 
 export interface CallOptions {
   /** Limit for this call (connect + compute + reply); defaults to the container's timeoutMs. */
@@ -15,6 +16,8 @@ export interface ContainerRuntime {
   readonly id: string;
   /** Starts the container (or checks the service) and resolves once it answers HTTP. Restartable after stop(). */
   start(): Promise<void>;
+  /** Where the service answers once started (other routes than /service_output, e.g. a workload's PoI routes). */
+  readonly endpoint?: Endpoint | undefined;
   /** POST /service_output; resolves with the validated reply. */
   call(request: ContainerRequest, options?: CallOptions): Promise<ContainerOutput>;
   /** stdout + stderr collected so far (the last lines); "" where there are none (external services). */
