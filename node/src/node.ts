@@ -7,6 +7,7 @@ import { apiComponent } from "./api/index.ts";
 import { createLogger, type Logger } from "./log.ts";
 import type { NodeParts } from "./parts.ts";
 import { providerComponent } from "./provider/index.ts";
+import { validatorComponent } from "./validator/component.ts";
 
 /** A part of the node with a start and a stop. `stop` is only called on components whose `start` resolved. */
 export interface Component {
@@ -29,10 +30,10 @@ export type ComponentFactory = (ctx: ComponentContext) => Component | Component[
 
 /**
  * The components `startNode` runs when none are passed, in start order: the provider role (store, runtimes, chain,
- * queue, watcher), then the REST API (`api.enabled`), which uses the provider's parts. The validator role is
- * appended here as it lands.
+ * queue, watcher), the validator role (judges the jobs it is drawn for, sharing the provider's chain parts), then
+ * the REST API (`api.enabled`), which uses the provider's parts.
  */
-export const componentFactories: ComponentFactory[] = [providerComponent, apiComponent];
+export const componentFactories: ComponentFactory[] = [providerComponent, validatorComponent, apiComponent];
 
 /** The components the default factories build for `config` (sharing one NodeParts unless ctx brings its own). */
 export function defaultComponents(ctx: ComponentContext): Component[] {
