@@ -35,6 +35,7 @@ import {
 } from "../node/src/runtime/index.ts";
 import { followStream } from "../node/src/runtime/docker.ts";
 import { stageContext } from "../containers/onnx/stage-context.ts";
+import { startApiHarness, waitForJob } from "./helpers/api.ts";
 import { SerialQueue } from "../containers/onnx/src/queue.ts";
 import { parseConfig } from "../containers/onnx/src/config.ts";
 import { ConfigError, QueueFullError } from "../containers/onnx/src/errors.ts";
@@ -497,6 +498,46 @@ describe("onnx service in Docker (DockerRuntime, image from containers/onnx/Dock
       );
     } finally {
       await rt.stop();
+    }
+  });
+});
+
+describe("onnx service behind the node's REST API (POST /api/jobs)", () => {
+  it("returns through REST the same bytes as a direct onnxruntime call on the same input", async () => {
+    const rt = createRuntime(
+      {
+        id: "onnx",
+        runtime: "process",
+        command: SERVER_CMD,
+        env: {
+          ONNX_CONFIG: path.join(configDir, "onnx.json"),
+          ONNX_MODEL: MODEL_PATH,
+          ORT_DISABLE_TELEMETRY: "1",
+        },
+      },
+      PROC_OPTS,
+    );
+    const h = await startApiHarness({ runtimes: [rt] });
+    try {
+      const submitted = await h.call("/api/jobs", {
+        method: "POST",
+        json: { containers: ["onnx"], data: tensorInput() },
+      });
+      assert.equal(submitted.status, 200, await submitted.clone().text());
+      const { id } = (await submitted.json()) as { id: string };
+      const job = await waitForJob(h, id, 60_000);
+      assert.equal(job.status, "success", JSON.stringify(job).slice(0, 2000));
+      assertMatchesDirectRun((job.result as { output: Record<string, unknown> }).output);
+      // A malformed tensor is the container's 400: the job fails with the reason, the API itself answered 200.
+      const bad = await h.call("/api/jobs", {
+        method: "POST",
+        json: { containers: ["onnx"], data: tensorInput({ dtype: "int32" }) },
+      });
+      const failed = await waitForJob(h, ((await bad.json()) as { id: string }).id, 60_000);
+      assert.equal(failed.status, "failed");
+      assert.match(JSON.stringify(failed), /dtype/);
+    } finally {
+      await h.close();
     }
   });
 });

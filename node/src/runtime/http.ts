@@ -162,7 +162,7 @@ export async function callService(
   if (res.status < 200 || res.status >= 300) {
     throw new ContainerCallError(
       containerId,
-      `POST /service_output answered HTTP ${res.status}`,
+      `POST /service_output answered HTTP ${res.status}${replyReason(text)}`,
       res.status,
       text,
     );
@@ -230,4 +230,17 @@ export async function waitReady(
     await sleep(Math.min(delay, left));
     delay = Math.min(delay * 1.5, 250);
   }
+}
+
+/** ": <reason>" from an error reply's JSON `error`/`message` (or its first line of text), "" when empty. */
+function replyReason(text: string): string {
+  let reason = text.trim();
+  try {
+    const o = JSON.parse(reason) as { error?: unknown; message?: unknown };
+    const r = o.error ?? o.message;
+    if (typeof r === "string") reason = r;
+  } catch {
+    reason = reason.split("\n", 1)[0] ?? "";
+  }
+  return reason ? `: ${reason.length > 300 ? `${reason.slice(0, 300)}…` : reason}` : "";
 }
