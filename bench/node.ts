@@ -53,6 +53,7 @@ import {
   type Hex,
 } from "viem";
 import { chainFor } from "../node/src/chain/client.ts";
+import { benchOffchain } from "./offchain.ts";
 import { loadArtifact } from "../deploy/artifacts.ts";
 import { ProcessRuntime, onchainRequest } from "../node/src/runtime/index.ts";
 import {
@@ -70,6 +71,7 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 10);
 const SLEEP_MS = Number(process.env.SLEEP_MS ?? 100);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 10);
 const WS = process.env.BENCH_WS !== "0";
+const OFFCHAIN_JOBS = Number(process.env.BENCH_OFFCHAIN_JOBS ?? 5000);
 const RESULT_POLL_MS = 2;
 /** BENCH_TRACE=1: the node talks to the chain through a recording proxy; prints the last job's RPC timeline. */
 const TRACE = process.env.BENCH_TRACE === "1";
@@ -295,6 +297,16 @@ async function main(): Promise<void> {
     const e2e = timings.map((t) => t.e2eMs);
     const e2eMs = avg(e2e);
     const jobMs = avg(timings.map((t) => t.jobMs));
+    // Off-chain jobs through REST, a trivial in-process workload, each queue backend (issue 5's figures).
+    const offchain = {
+      embedded: await benchOffchain({ backend: "embedded", runtime: "inline", jobs: OFFCHAIN_JOBS }),
+      bullmq: await benchOffchain({
+        backend: "bullmq",
+        runtime: "inline",
+        jobs: OFFCHAIN_JOBS,
+        redis: { host: process.env.REDIS_HOST ?? "127.0.0.1", port: Number(process.env.REDIS_PORT ?? 6379) },
+      }),
+    };
     const result = {
       workload_ms: SLEEP_MS,
       jobs: JOBS,
@@ -317,6 +329,12 @@ async function main(): Promise<void> {
       e2e_ratio: round(e2eMs / bareMs, 3),
       rpc_round_trip_ms: round(avg(rtt), 2),
       onchain_blocks_to_delivery: Math.max(...timings.map((t) => t.blocks)),
+      offchain_jobs_per_s_embedded: offchain.embedded.jobs_per_s,
+      offchain_jobs_per_s_bullmq: offchain.bullmq.jobs_per_s,
+      /** End-to-end (submit → result readable) latency of off-chain jobs, embedded queue. */
+      p50_ms: offchain.embedded.e2e_p50_ms,
+      p99_ms: offchain.embedded.e2e_p99_ms,
+      offchain,
       per_job: timings.map(({ deliveryTx: _tx, t0Epoch: _t0, ...t }) => ({
         ...t,
         e2eMs: round(t.e2eMs),
@@ -377,6 +395,18 @@ async function main(): Promise<void> {
         `${result.e2e_ratio}`,
         "",
         "e2e_ms / bare_ms (adds detection and both chain round trips)",
+      ],
+      [
+        "offchain_jobs_per_s_embedded",
+        `${result.offchain_jobs_per_s_embedded}`,
+        ">= 500",
+        `REST, ${OFFCHAIN_JOBS} trivial jobs, embedded queue (e2e p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms)`,
+      ],
+      [
+        "offchain_jobs_per_s_bullmq",
+        `${result.offchain_jobs_per_s_bullmq}`,
+        ">= 500",
+        `REST, ${OFFCHAIN_JOBS} trivial jobs, BullMQ on Redis (e2e p50 ${offchain.bullmq.e2e_p50_ms} ms, p99 ${offchain.bullmq.e2e_p99_ms} ms)`,
       ],
       [
         "onchain_blocks_to_delivery",
