@@ -300,6 +300,26 @@ describe("Proof-of-Inference end to end: generate, commit, reveal, re-execute, v
       };
       assert.equal(paid.args.node, provider);
       assert.equal((await events("FraudSlashed")).length, 0);
+      // The provider collects the released payment (pull payment from the Coordinator's escrow).
+      const withdrawn = (await until(
+        "the payment collected",
+        async () =>
+          (
+            await publicClient.getContractEvents({
+              address: contracts.coordinator,
+              abi: abi("Coordinator"),
+              eventName: "Withdrawn",
+              args: { account: provider },
+              fromBlock,
+            })
+          )[0],
+        30_000,
+        output,
+      )) as unknown as { args: { amount: bigint } };
+      assert.ok(
+        withdrawn.args.amount > 0n && withdrawn.args.amount <= PRICE,
+        `withdrew ${withdrawn.args.amount}`,
+      );
       if (variant === "process") {
         const providerOutputs = configs[nodes.findIndex((n) => n.account.address === provider)]!.outputs;
         assert.ok(

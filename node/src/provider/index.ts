@@ -32,6 +32,8 @@ import { nodeMetrics } from "../metrics.ts";
 /** Exit code for an unusable Docker engine or container at start-up (EX_UNAVAILABLE). */
 export const EXIT_UNAVAILABLE = 69;
 
+const ETH: Address = "0x0000000000000000000000000000000000000000";
+
 export function providerComponent(ctx: ComponentContext): Component | undefined {
   const { config, logger } = ctx;
   if (!config.roles.includes("provider")) return undefined;
@@ -156,6 +158,26 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
               defaults: { attempts: q.attempts, backoffMs: q.backoffMs },
             });
 
+      // Released payments are credited in the Coordinator's escrow (pull payments): withdraw them once settled.
+      const collectPayment = async (jobId: string): Promise<void> => {
+        const coordinator = config.chain.contracts.coordinator as Address;
+        const abi = coordinatorAbi();
+        const credit = (await clients!.publicClient.readContract({
+          address: coordinator,
+          abi,
+          functionName: "credits",
+          args: [ETH, account.address],
+        })) as bigint;
+        if (credit === 0n) return;
+        const sent = await sender.send({
+          address: coordinator,
+          abi,
+          functionName: "withdraw",
+          args: [ETH],
+          contractName: "Coordinator",
+        });
+        log.info({ jobId, amountWei: credit.toString(), txHash: sent.hash }, "payment collected");
+      };
       // Proof-of-Inference: commits go with deliveries; the follow-up reveals, draws a validator and settles.
       const poiAddress = config.chain.contracts.proofOfInference as Address | undefined;
       if (poiAddress) {
@@ -175,6 +197,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
             await dropJob(runtimeOf(job.container), job.poiJobId).catch((err: unknown) =>
               log.warn({ jobId: job.jobId, err: (err as Error).message }, "could not drop the trajectory"),
             );
+            if (outcome === "paid") await collectPayment(job.jobId);
           },
         });
       }
