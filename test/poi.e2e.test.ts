@@ -159,7 +159,8 @@ describe("Proof-of-Inference end to end: generate, commit, reveal, re-execute, v
           },
           store: { path: "node.sqlite" },
           containers: [container],
-          validator: { models: { [CONTAINER]: modelDir } },
+          // Check 5 (decode z_T against the committed output) on every job here.
+          validator: { models: { [CONTAINER]: modelDir }, outputCheckProbability: 1 },
           server: { host: "127.0.0.1", port },
           api: { enabled: true },
           log: { level: "info" },
@@ -285,6 +286,20 @@ describe("Proof-of-Inference end to end: generate, commit, reveal, re-execute, v
       };
       assert.equal(verdict.args.pass, true, `honest job judged pass:\n${output()}`);
       assert.equal(verdict.args.failedSteps, 0n);
+      await until(
+        "the validator's log",
+        async () => (procs.some((p) => /"verdict posted"/.test(p.output())) ? true : undefined),
+        10_000,
+        output,
+      );
+      assert.ok(
+        procs.some((p) =>
+          /"msg":"verdict posted".*"outputChecked":true|"outputChecked":true.*"msg":"verdict posted"/.test(
+            p.output(),
+          ),
+        ),
+        "the validator decoded z_T and checked it against the committed output",
+      );
       assert.ok(verdict.args.quality > 5_000, `quality ${verdict.args.quality} bps for a prompted clip`);
 
       // Past the dispute window (1800 s by default): the provider's follow-up finalizes and is paid.

@@ -359,6 +359,8 @@ export const validatorSchema = z.strictObject({
    * pipelines ending in them) with the pipeline loaded from the directory. Required with the validator role.
    */
   models: z.record(nonEmpty, nonEmpty).default(() => ({})),
+  /** Share of judged jobs whose final latent is decoded and checked against the committed output (0..1). */
+  outputCheckProbability: z.number().min(0).max(1).default(0.25),
   /** How far back to look for assignments missed while the node was down, in blocks. */
   lookbackBlocks: positiveInt.default(10_000),
   /** Relative L2 bands of the noise check; default: the calibrated ones (`npm run calibrate`). */

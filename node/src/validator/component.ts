@@ -113,6 +113,7 @@ export function validatorComponent(ctx: ComponentContext): Component | undefined
         pipelines,
         randomness,
         ...(config.validator.bands ? { bands: config.validator.bands } : {}),
+        outputCheckProbability: config.validator.outputCheckProbability,
         logger: log,
       });
       const me = account.address.toLowerCase();

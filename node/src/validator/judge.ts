@@ -5,7 +5,17 @@
  * Everything the verdict depends on comes from the chain or is recomputed here; the provider supplies only tensors,
  * and those must hash to the digests it revealed.
  */
-import { parseEventLogs, type Abi, type Address, type Hex, type LocalAccount, type PublicClient } from "viem";
+import {
+  decodeAbiParameters,
+  decodeFunctionData,
+  hexToString,
+  parseEventLogs,
+  type Abi,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+} from "viem";
 import { decodeDiffusionInputs, jobId as poiJobIdOf, jobSeed, type StepOpening } from "@infernet/sdk";
 import {
   ReferenceFreeScorer,
@@ -13,8 +23,10 @@ import {
   decodeJobLatent,
   jobParamsHash,
   modelDirectoryDigest,
+  outputHashOf,
   qualityOf,
   schedulerHashOf,
+  videoDigest,
   type JobParams,
   type Pipeline,
 } from "../../../containers/diffusion/src/index.ts";
@@ -49,6 +61,8 @@ export interface JudgeOptions {
   logger: Logger;
   /** Tensor fetch timeout per request, ms (default 30,000). */
   fetchTimeoutMs?: number;
+  /** Share of jobs whose final latent is decoded and checked against the committed output hash (default 0.25). */
+  outputCheckProbability?: number;
 }
 
 export class JudgeError extends Error {
@@ -144,6 +158,9 @@ export class Judge {
       job,
       inputsHash: sub.inputsHash,
     });
+    // Check 5, on a random share of jobs (a decode costs about as much as a step): z_T decodes to the committed output.
+    const checkOutput = Math.random() < (this.#o.outputCheckProbability ?? 0.25);
+    const uri = checkOutput ? await this.#deliveredUri(committed.transactionHash) : undefined;
     const verdict = await verifyJobReveal({
       pipeline,
       job,
@@ -153,6 +170,15 @@ export class Judge {
       tensors,
       bands: this.#o.bands ?? CALIBRATED_BANDS,
       params: { committed: committed.paramsHash, expected: expectedParams },
+      ...(uri === undefined
+        ? {}
+        : {
+            output: {
+              committed: committed.outputHash,
+              hashOf: async (z: Float32Array) =>
+                outputHashOf(videoDigest(await decodeJobLatent(pipeline, job, z)), uri),
+            },
+          }),
     });
     const quality = await this.#quality(pipeline, job, tensors.latents.get(committed.steps)).catch((err) => {
       log.warn({ err: errorMessage(err) }, "quality scoring failed; posting 0");
@@ -176,6 +202,7 @@ export class Judge {
         failedMask: mask.toString(),
         maxRelErr: verdict.maxRelErr,
         quality,
+        outputChecked: uri !== undefined,
         reasons: verdict.reasons.map((r) => `${r.code}@${r.index}`),
         txHash: sent.hash,
       },
@@ -301,6 +328,19 @@ export class Judge {
       }),
     );
     return { latents, noise };
+  }
+
+  /**
+   * The storage URI the provider delivered (the output is `abi.encode(bytes videoSha256, bytes uri)`, read from the
+   * deliver transaction's calldata; the Coordinator hashed exactly these bytes into the committed output hash).
+   */
+  async #deliveredUri(deliverTx: Hex): Promise<string | undefined> {
+    const tx = await this.#o.publicClient.getTransaction({ hash: deliverTx });
+    const call = decodeFunctionData({ abi: this.#o.coordinatorAbi, data: tx.input });
+    if (call.functionName !== "deliver") return undefined; // delivered through a contract: skip the output check
+    const output = (call.args as readonly unknown[])[3] as Hex;
+    const [, uri] = decodeAbiParameters([{ type: "bytes" }, { type: "bytes" }], output);
+    return hexToString(uri);
   }
 
   /** Reference-free quality of the decoded final latent, in basis points (0 when z_T is missing). */
