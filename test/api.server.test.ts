@@ -265,6 +265,7 @@ describe("API: node routes, errors, keys, OpenAPI", () => {
       "GET /api/jobs/{id}/events",
       "POST /api/subscriptions/delegated",
       "GET /api/subscriptions/delegated/{id}",
+      "GET /poi/jobs/{key}/tensors/{step}",
     ];
     const registered = routes.map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, "{$1}")}`).sort();
     assert.deepEqual(registered, [...expected].sort());

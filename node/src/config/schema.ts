@@ -356,7 +356,7 @@ export const logSchema = z.strictObject({
 export const validatorSchema = z.strictObject({
   /**
    * Model directories (diffusers ONNX layout) by container id: the validator judges jobs of these containers (and of
-   * pipelines ending in them) with the pipeline loaded from the directory. Required with the validator role.
+   * pipelines ending in them) with the pipeline loaded from the directory. Without any, the role judges nothing.
    */
   models: z.record(nonEmpty, nonEmpty).default(() => ({})),
   /** Share of judged jobs whose final latent is decoded and checked against the committed output (0..1). */
@@ -401,15 +401,7 @@ export const configSchema = z
     log: logSchema.prefault({}),
   })
   .check((ctx) => {
-    const { roles, containers, validator } = ctx.value;
-    if (roles.includes("validator") && Object.keys(validator.models).length === 0) {
-      ctx.issues.push({
-        code: "custom",
-        input: validator.models,
-        path: ["validator", "models"],
-        message: "the validator role needs at least one model directory (container id → directory)",
-      });
-    }
+    const { roles, containers } = ctx.value;
     if (new Set(roles).size !== roles.length) {
       ctx.issues.push({ code: "custom", input: roles, path: ["roles"], message: "duplicate role" });
     }

@@ -25,6 +25,10 @@ export function validatorComponent(ctx: ComponentContext): Component | undefined
   const { config, logger } = ctx;
   if (!config.roles.includes("validator")) return undefined;
   const log = logger.child({ component: "validator" });
+  if (Object.keys(config.validator.models).length === 0) {
+    log.warn({}, "validator role without validator.models: this node judges no jobs");
+    return undefined;
+  }
   const pipelines = new Map<string, Pipeline>();
   let own: { clients: ChainClients; store: Store; watcher: ChainWatcher } | undefined;
   const pending = new Set<Promise<unknown>>();
