@@ -176,6 +176,11 @@ export const queueSchema = z.strictObject({
   attempts: positiveInt.default(3),
   /** Delay before the first retry, in milliseconds; doubles on each further retry. */
   backoffMs: nonNegativeInt.default(1000),
+  /**
+   * Times a job may be taken back from a worker that died while running it (a killed or crashed node) before it is
+   * failed as a job that kills its worker. On-chain jobs reconcile with the chain, so re-running them is safe.
+   */
+  maxStalls: positiveInt.default(10),
   /** Redis connection, used when backend is `bullmq`. */
   redis: redisSchema.prefault({}),
 });

@@ -150,12 +150,14 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
               },
               prefix: q.redis.prefix,
               defaults: { attempts: q.attempts, backoffMs: q.backoffMs },
+              maxStalls: q.maxStalls,
             })
           : createQueue<ProviderJobData, string>({
               backend: "embedded",
               name: "provider",
               store,
               defaults: { attempts: q.attempts, backoffMs: q.backoffMs },
+              maxStalls: q.maxStalls,
             });
 
       // Released payments are credited in the Coordinator's escrow (pull payments): withdraw them once settled.
