@@ -93,7 +93,15 @@ describe("node config: defaults and resolution", () => {
       concurrency: 2,
       attempts: 3,
       backoffMs: 1000,
+      maxStalls: 10,
       redis: { host: "127.0.0.1", port: 6379, prefix: "infernet" },
+    });
+    assert.deepEqual(config.validator, {
+      models: {},
+      outputCheckProbability: 0.25,
+      lookbackBlocks: 10_000,
+      graphOptimizationLevel: "all",
+      intraOpNumThreads: 1,
     });
     assert.deepEqual(config.docker, {});
     assert.deepEqual(config.containers, []);
