@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   await networkHelpers.mine(1);
   await run(asKeeper.write.assign([verified, 1]));
   await measure("deliver_verified", asNode.write.deliver([verified, 1, INPUT, OUTPUT, "0x"]));
-  await measure("coordinator_settle", verifier.write.settle([verified, 1, 0, true]));
+  await measure("coordinator_settle", verifier.write.settle([verified, 1, 0, 10_000]));
 
   // ---- recurring subscription lifecycle
   await measure("request_interval", asKeeper.write.requestInterval([paidSub]));

@@ -19,9 +19,9 @@
  *   are opened and how many siblings the multiproof needs), so each is the MAXIMUM over `REVEAL_SAMPLES` jobs;
  *   `…_min` gives the minimum.
  * - `assign_validator`: drawing the validator (two candidates in the container list, one eligible).
- * - `verdict`: `postVerdict` (pass).
- * - `settle`: `finalize` of a passing job after the dispute window (node paid, its bond and the validator's released,
- *   trust updated).
+ * - `verdict`: `postVerdict` (pass, quality 9,000).
+ * - `settle`: `finalize` of a passing job after the dispute window (node paid 9,800 bps of the price for its quality
+ *   score, the rest unlocked for the consumer, its bond and the validator's released, trust updated).
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -49,8 +49,9 @@ export const POI_NOTES: Record<string, string> = {
   reveal_k6_T50: `reveal, T = 50, k = 6 (max of ${REVEAL_SAMPLES} jobs)`,
   reveal_k6_T50_min: `same, min of ${REVEAL_SAMPLES}`,
   assign_validator: "draw and bond the validator (stake × trust weighted, miner's operator excluded)",
-  verdict: "postVerdict (pass) by the validator",
-  settle: "finalize a passing job after the dispute window: pay, release bonds, record trust",
+  verdict: "postVerdict (pass, quality 9,000) by the validator",
+  settle:
+    "finalize a passing job after the dispute window: pay 98 %, unlock 2 %, release bonds, record trust",
 };
 
 export async function measurePoiGas(): Promise<Record<string, number>> {

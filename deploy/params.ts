@@ -57,8 +57,15 @@ export interface PoiParams {
   disputeBond: bigint;
   /** Taken from a validator that misses its verdict window or a silent committee member. */
   validatorPenalty: bigint;
-  /** Largest payment per job the verifier accepts (the parameter guard's reward R and outside gain G). */
+  /** Largest payment per job the verifier accepts (the parameter guard's outside gain G; R is its floor share). */
   maxPrice: bigint;
+  /**
+   * Least share of the payment (basis points, 1..10,000) a passing job earns. The node is paid
+   * `floor + (10,000 − floor) × quality / 10,000` of it for the validator's quality score (0..10,000) and the rest
+   * returns to the consumer: a perfect score pays everything, a zero score the floor. The parameter guard counts this
+   * share of `maxPrice` as the reward a caught cheater forfeits.
+   */
+  qualityFloorBps: number;
   /** Declared cost of computing one job honestly (the guard's C). */
   computeCost: bigint;
   /** Trust decay per update in 1e4 (9,500 keeps 95 %). */
@@ -97,6 +104,7 @@ export function poiContractParams(p: PoiParams, treasury: Address): PoiContractP
     disputeBond: p.disputeBond,
     validatorPenalty: p.validatorPenalty,
     maxPrice: p.maxPrice,
+    qualityFloorBps: p.qualityFloorBps,
     computeCost: p.computeCost,
     treasury,
   };
@@ -129,6 +137,7 @@ export const DEFAULT_PARAMS: SystemParams = {
     disputeBond: parseEther("0.05"),
     validatorPenalty: parseEther("0.01"),
     maxPrice: parseEther("0.003"),
+    qualityFloorBps: 8_000,
     computeCost: parseEther("0.001"),
     trustDecay: 9_500,
     trustFraudPenalty: 40_000n,

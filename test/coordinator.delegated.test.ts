@@ -327,7 +327,7 @@ describe("Coordinator creation checks and ownership", () => {
       () => asConsumer.write.fund([3n, 0n]),
       () => asConsumer.write.requestInterval([3n]),
       () => asConsumer.write.deliver([3n, 1, "0x", "0x", "0x"]),
-      () => asConsumer.write.settle([3n, 1, 0, true]),
+      () => asConsumer.write.settle([3n, 1, 0, 10_000]),
     ]) {
       await f.viem.assertions.revertWithCustomErrorWithArgs(call(), f.coordinator, "UnknownSubscription", [
         3n,

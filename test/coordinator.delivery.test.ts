@@ -395,7 +395,7 @@ describe("Coordinator delivery: hostile consumers", () => {
 });
 
 describe("Coordinator delivery: verifier path", () => {
-  it("holds payment and bond until the verifier settles: settle(true) pays and releases, settle(false) returns the payment", async () => {
+  it("holds payment and bond until the verifier settles: settle(10,000) pays and releases, settle(0) returns the payment", async () => {
     const f = await deployFixture();
     await registerNodes(f, [2, 3]);
     const verifier = await f.viem.deployContract("TestVerifier", [f.coordinator.address]);
@@ -419,7 +419,7 @@ describe("Coordinator delivery: verifier path", () => {
 
     // Nothing delivered yet: nothing to settle.
     await f.viem.assertions.revertWithCustomErrorWithArgs(
-      asVerifier.write.settle([id, 1, 0, true]),
+      asVerifier.write.settle([id, 1, 0, 10_000]),
       f.coordinator,
       "WrongSlotStatus",
       [id, 1, 0, Status.Assigned],
@@ -477,33 +477,39 @@ describe("Coordinator delivery: verifier path", () => {
 
     const stranger = wallet(f, 8);
     await f.viem.assertions.revertWithCustomErrorWithArgs(
-      (await coordinatorAs(f, stranger)).write.settle([id, 1, 0, true]),
+      (await coordinatorAs(f, stranger)).write.settle([id, 1, 0, 10_000]),
       f.coordinator,
       "NotVerifier",
       [id, addr(stranger)],
     );
     await f.viem.assertions.revertWithCustomErrorWithArgs(
-      (await coordinatorAs(f, walletOf(f, a))).write.settle([id, 1, 0, true]),
+      (await coordinatorAs(f, walletOf(f, a))).write.settle([id, 1, 0, 10_000]),
       f.coordinator,
       "NotVerifier",
       [id, a],
     );
     await f.viem.assertions.revertWithCustomErrorWithArgs(
-      asVerifier.write.settle([id, 1, 2, true]),
+      asVerifier.write.settle([id, 1, 2, 10_000]),
       f.coordinator,
       "InvalidSlot",
       [id, 1, 2],
     );
 
-    const pay = await asVerifier.write.settle([id, 1, 0, true]);
-    await f.viem.assertions.emitWithArgs(pay, f.coordinator, "Settled", [id, 1, 0, a, true]);
+    const pay = await asVerifier.write.settle([id, 1, 0, 10_000]);
+    await f.viem.assertions.emitWithArgs(pay, f.coordinator, "Settled", [id, 1, 0, a, 10_000]);
     await f.viem.assertions.emitWithArgs(pay, f.coordinator, "Paid", [id, a, net(PRICE), fee(PRICE)]);
+    assert.equal(
+      parseEventLogs({ abi: f.coordinator.abi, logs: (await mined(f, pay)).logs, eventName: "Unlocked" })
+        .length,
+      0,
+      "a full payment unlocks nothing",
+    );
     await f.viem.assertions.emitWithArgs(pay, f.nodeRegistry, "BondReleased", [a, JOB_BOND, 0n]);
     assert.equal(await f.coordinator.read.credits([ZERO, a]), net(PRICE));
     assert.equal(await f.nodeRegistry.read.freeStake([a]), STAKE);
 
-    const refuse = await asVerifier.write.settle([id, 1, 1, false]);
-    await f.viem.assertions.emitWithArgs(refuse, f.coordinator, "Settled", [id, 1, 1, b, false]);
+    const refuse = await asVerifier.write.settle([id, 1, 1, 0]);
+    await f.viem.assertions.emitWithArgs(refuse, f.coordinator, "Settled", [id, 1, 1, b, 0]);
     await f.viem.assertions.emitWithArgs(refuse, f.coordinator, "Unlocked", [id, PRICE]);
     assert.equal(await f.coordinator.read.credits([ZERO, b]), 0n);
     // On refusal the bond stays bonded for the verifier to slash or release in the NodeRegistry.
@@ -516,25 +522,92 @@ describe("Coordinator delivery: verifier path", () => {
       [Status.Paid, Status.Refunded],
     );
     await f.viem.assertions.revertWithCustomErrorWithArgs(
-      asVerifier.write.settle([id, 1, 0, false]),
+      asVerifier.write.settle([id, 1, 0, 0]),
       f.coordinator,
       "WrongSlotStatus",
       [id, 1, 0, Status.Paid],
     );
     await f.viem.assertions.revertWithCustomErrorWithArgs(
-      asVerifier.write.settle([id, 1, 1, true]),
+      asVerifier.write.settle([id, 1, 1, 10_000]),
       f.coordinator,
       "WrongSlotStatus",
       [id, 1, 1, Status.Refunded],
     );
     await f.viem.assertions.revertWithCustomErrorWithArgs(
-      asVerifier.write.settle([99n, 1, 0, true]),
+      asVerifier.write.settle([99n, 1, 0, 10_000]),
       f.coordinator,
       "UnknownSubscription",
       [99n],
     );
     // The refused payment is the owner's to take back.
     await (await coordinatorAs(f, wallet(f, 1))).write.withdrawFunds([id, PRICE]);
+    assert.deepEqual(await f.coordinator.read.escrowOf([id]), [0n, 0n]);
+  });
+
+  it("settle(payBps) in between pays that share less the fee on it, unlocks the rest and releases the bond; payBps above 10,000 reverts PayBpsTooHigh", async () => {
+    const f = await deployFixture();
+    await registerNodes(f, [2, 3]);
+    const verifier = await f.viem.deployContract("TestVerifier", [f.coordinator.address]);
+    await f.coordinator.write.setVerifier([verifier.address, true]);
+    const id = await requestAsEoa(f, { redundancy: 2, paymentAmount: PRICE, verifier: verifier.address });
+    const [a, b] = await assignNow(f, id);
+    assert.ok(a && b);
+    for (const n of [a, b])
+      await (await coordinatorAs(f, walletOf(f, n))).write.deliver([id, 1, "0x", "0x01", "0x"]);
+    const treasury = (await f.coordinator.read.params())[4];
+    const treasuryBefore = await f.coordinator.read.credits([ZERO, treasury]);
+
+    await f.viem.assertions.revertWithCustomErrorWithArgs(
+      verifier.write.settle([id, 1, 0, 10_001]),
+      f.coordinator,
+      "PayBpsTooHigh",
+      [10_001, 10_000],
+    );
+    await f.viem.assertions.revertWithCustomErrorWithArgs(
+      verifier.write.settle([id, 1, 0, 65_535]),
+      f.coordinator,
+      "PayBpsTooHigh",
+      [65_535, 10_000],
+    );
+
+    // A quarter of 0.05 ETH: 0.0125 ETH paid, of which the 1 % fee is 0.000125 ETH; 0.0375 ETH back to the consumer.
+    const quarter = await verifier.write.settle([id, 1, 0, 2_500]);
+    await f.viem.assertions.emitWithArgs(quarter, f.coordinator, "Settled", [id, 1, 0, a, 2_500]);
+    await f.viem.assertions.emitWithArgs(quarter, f.coordinator, "Paid", [
+      id,
+      a,
+      parseEther("0.012375"),
+      parseEther("0.000125"),
+    ]);
+    await f.viem.assertions.emitWithArgs(quarter, f.coordinator, "Unlocked", [id, parseEther("0.0375")]);
+    await f.viem.assertions.emitWithArgs(quarter, f.nodeRegistry, "BondReleased", [a, JOB_BOND, 0n]);
+    assert.equal(await f.coordinator.read.credits([ZERO, a]), parseEther("0.012375"));
+    assert.equal(
+      (await f.coordinator.read.credits([ZERO, treasury])) - treasuryBefore,
+      parseEther("0.000125"),
+    );
+    assert.deepEqual(await f.coordinator.read.escrowOf([id]), [PRICE + parseEther("0.0375"), PRICE]);
+    assert.equal(await f.nodeRegistry.read.freeStake([a]), STAKE);
+
+    // 1 bps still accepts the delivery (the bond is released): 0.000005 ETH paid, fee 0.00000005 ETH.
+    const least = await verifier.write.settle([id, 1, 1, 1]);
+    await f.viem.assertions.emitWithArgs(least, f.coordinator, "Paid", [
+      id,
+      b,
+      parseEther("0.00000495"),
+      parseEther("0.00000005"),
+    ]);
+    await f.viem.assertions.emitWithArgs(least, f.coordinator, "Unlocked", [id, parseEther("0.049995")]);
+    assert.equal(await f.nodeRegistry.read.freeStake([b]), STAKE);
+    const slots = (await f.coordinator.read.getInterval([id, 1]))[2];
+    assert.deepEqual(
+      slots.map((s) => s.status),
+      [Status.Paid, Status.Paid],
+    );
+    // Everything unlocked is the owner's to take back: 2 × 0.05 − 0.0125 − 0.000005 ETH.
+    const back = 2n * PRICE - parseEther("0.0125") - parseEther("0.000005");
+    assert.deepEqual(await f.coordinator.read.escrowOf([id]), [back, 0n]);
+    await (await coordinatorAs(f, wallet(f, 1))).write.withdrawFunds([id, back]);
     assert.deepEqual(await f.coordinator.read.escrowOf([id]), [0n, 0n]);
   });
 });

@@ -1649,19 +1649,25 @@ class Fuzz {
     }
   }
 
-  payLocked(sub: MSub, node: Address, logs: DecodedLog[]): void {
+  /** Releases the slot's locked payment: `payBps` of it to `node` (less the fee on that part), the rest unlocked. */
+  payLocked(sub: MSub, node: Address, logs: DecodedLog[], payBps = 10_000): void {
     const amount = sub.price;
+    const paidAmount = (amount * BigInt(payBps)) / 10_000n;
     sub.locked -= amount;
-    sub.balance -= amount;
-    const fee = (amount * BigInt(this.params.feeBps)) / 10_000n;
-    const net = amount - fee;
+    sub.balance -= paidAmount;
+    const fee = (paidAmount * BigInt(this.params.feeBps)) / 10_000n;
+    const net = paidAmount - fee;
     this.credit(sub.token, node, net);
     if (fee !== 0n) this.credit(sub.token, this.owner, fee);
-    this.counters.paidWei += sub.token === ETH ? amount : 0n;
+    this.counters.paidWei += sub.token === ETH ? paidAmount : 0n;
     this.touched.subs.add(sub);
     const paid = this.logsOf(logs, "Paid");
     if (paid.length !== 1 || paid[0]?.args.net !== net || paid[0]?.args.fee !== fee)
       this.fail(`Paid event mismatch: expected net ${net} fee ${fee}`);
+    const unlocked = this.logsOf(logs, "Unlocked").map((e) => e.args.amount);
+    const refund = amount - paidAmount;
+    if (unlocked.length !== (refund === 0n ? 0 : 1) || (refund !== 0n && unlocked[0] !== refund))
+      this.fail(`Unlocked event mismatch: expected ${refund}, got [${unlocked.join(", ")}]`);
   }
 
   /** Checks a Slashed event and the node's state deltas on chain (invariant 4). */
@@ -1807,30 +1813,33 @@ class Fuzz {
     const from = viaVerifier ? this.judge : r.pick([this.judge, ...this.outsiders]);
     const caller = viaVerifier ? this.verifier : from; // msg.sender seen by the Coordinator
     const to = viaVerifier ? this.verifier : this.coordinator;
-    const pay = r.chance(0.6);
-    this.opDesc = `sub=${id} interval=${interval} slot=${slotIndex} pay=${pay} via=${viaVerifier ? "verifier" : "eoa"}`;
+    // payBps: 0 refuses; 10,000 pays in full; in between pays that share and unlocks the rest; above is refused
+    const u = r.next();
+    const payBps = u < 0.35 ? 0 : u < 0.6 ? 10_000 : u < 0.95 ? r.int(1, 9_999) : r.int(10_001, 65_535);
+    this.opDesc = `sub=${id} interval=${interval} slot=${slotIndex} payBps=${payBps} via=${viaVerifier ? "verifier" : "eoa"}`;
     const data = viaVerifier
       ? encodeFunctionData({
           abi: this.c.verifier.abi,
           functionName: "settle",
-          args: [id, interval, slotIndex, pay],
+          args: [id, interval, slotIndex, payBps],
         })
       : encodeFunctionData({
           abi: this.c.coordinator.abi,
           functionName: "settle",
-          args: [id, interval, slotIndex, pay],
+          args: [id, interval, slotIndex, payBps],
         });
     if (!sub) return void (await this.exec(from, to, data, 0n, "UnknownSubscription"));
     if (caller !== sub.verifier) return void (await this.exec(from, to, data, 0n, "NotVerifier"));
+    if (payBps > 10_000) return void (await this.exec(from, to, data, 0n, "PayBpsTooHigh"));
     if (!iv || slotIndex >= sub.redundancy) return void (await this.exec(from, to, data, 0n, "InvalidSlot"));
     const slot = iv.slots[slotIndex] as MSlot;
     if (slot.status !== S_HELD) return void (await this.exec(from, to, data, 0n, "WrongSlotStatus"));
     const logs = await this.exec(from, to, data, 0n, null);
     if (!logs) return;
     const node = this.nodes.get(slot.node) as MNode;
-    if (pay) {
+    if (payBps !== 0) {
       slot.status = S_PAID;
-      if (sub.price !== 0n) this.payLocked(sub, slot.node, logs);
+      if (sub.price !== 0n) this.payLocked(sub, slot.node, logs, payBps);
       node.bonded -= iv.bond;
     } else {
       slot.status = S_REFUNDED;

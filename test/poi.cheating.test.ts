@@ -377,6 +377,7 @@ describe("cheating providers through the real protocol (issue 6)", () => {
         disputeBond,
         validatorPenalty,
         maxPrice,
+        qualityFloorBps,
         computeCost,
         treasury,
       ] = await f.poi.read.params();
@@ -397,6 +398,7 @@ describe("cheating providers through the real protocol (issue 6)", () => {
             disputeBond,
             validatorPenalty,
             maxPrice,
+            qualityFloorBps,
             computeCost,
             treasury,
           },

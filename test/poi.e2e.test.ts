@@ -24,13 +24,14 @@ import {
   type Hex,
 } from "viem";
 import { mnemonicToAccount, type HDAccount } from "viem/accounts";
-import { encodeDiffusionInputs } from "@infernet/sdk";
+import { encodeDiffusionInputs, qualityPayBps, splitSettlement } from "@infernet/sdk";
 import { ensureProceduralModel } from "../containers/diffusion/src/index.ts";
 import { stageContext } from "../containers/diffusion/stage-context.ts";
 import { chainFor } from "../node/src/chain/client.ts";
 import { dockerClient } from "../node/src/runtime/index.ts";
 import { followStream } from "../node/src/runtime/docker.ts";
 import { deploySystem, type Deployment } from "../deploy/system.ts";
+import { DEFAULT_PARAMS } from "../deploy/params.ts";
 import { loadArtifact } from "../deploy/artifacts.ts";
 import { freePort, startHardhatNode } from "./helpers/chain.ts";
 import { DEV_MNEMONIC, ROOT, startNodeProcess, until } from "./helpers/node-e2e.ts";
@@ -311,9 +312,13 @@ describe("Proof-of-Inference end to end: generate, commit, reveal, re-execute, v
         60_000,
         output,
       )) as unknown as {
-        args: { node: Address };
+        args: { node: Address; quality: number; payBps: number };
       };
       assert.equal(paid.args.node, provider);
+      // The payout is weighted by the validator's score (docs/protocol.md §10): the floor plus its share of the rest.
+      const payBps = qualityPayBps(DEFAULT_PARAMS.poi.qualityFloorBps, verdict.args.quality);
+      assert.equal(paid.args.quality, verdict.args.quality);
+      assert.equal(paid.args.payBps, payBps);
       assert.equal((await events("FraudSlashed")).length, 0);
       // The provider collects the released payment (pull payment from the Coordinator's escrow).
       const withdrawn = (await until(
@@ -331,8 +336,9 @@ describe("Proof-of-Inference end to end: generate, commit, reveal, re-execute, v
         30_000,
         output,
       )) as unknown as { args: { amount: bigint } };
-      assert.ok(
-        withdrawn.args.amount > 0n && withdrawn.args.amount <= PRICE,
+      assert.equal(
+        withdrawn.args.amount,
+        splitSettlement(PRICE, payBps, DEFAULT_PARAMS.feeBps).net,
         `withdrew ${withdrawn.args.amount}`,
       );
       if (variant === "process") {

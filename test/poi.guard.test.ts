@@ -58,12 +58,15 @@ function poiParams(f: Fixture, overrides: Partial<PoiContractParams> = {}): PoiC
   return { ...poiContractParams(f.params.poi, getAddress(wallet(f, 0).account.address)), ...overrides };
 }
 
-/** The guard's inputs: only the bond less the challenger share counts, since a cheater may claim that share. */
+/**
+ * The guard's inputs: only the bond less the challenger share counts, since a cheater may claim that share, and only
+ * the quality floor's share of the price, the least a pass would have paid it.
+ */
 function guardInputsOf(p: PoiContractParams, jobBond: bigint): GuardInputs {
   return {
     steps: BigInt(p.maxSteps),
     challenged: BigInt(p.kMin),
-    reward: p.maxPrice,
+    reward: (p.maxPrice * BigInt(p.qualityFloorBps)) / 10_000n,
     computeCost: p.computeCost,
     outsideGain: p.maxPrice,
     bond: (jobBond * (10_000n - BigInt(p.challengerShareBps))) / 10_000n,
@@ -124,6 +127,44 @@ describe("PoI parameter guard: deployment and setParams", () => {
     const deployed = await deployPoi(p);
     assert.equal((await deployed.read.params())[13], p.maxPrice);
     await setJobBond(f, f.params.jobBond);
+  });
+
+  it("the quality floor: 1..10,000 or InvalidQualityFloor (deploy and setParams); the guard counts only its share of maxPrice as the reward at risk", async () => {
+    for (const floor of [0, 10_001, 65_535]) {
+      await f.viem.assertions.revertWithCustomErrorWithArgs(
+        deployPoi(poiParams(f, { qualityFloorBps: floor })),
+        f.poi,
+        "InvalidQualityFloor",
+        [floor],
+      );
+      await f.viem.assertions.revertWithCustomErrorWithArgs(
+        f.poi.write.setParams([poiParams(f, { qualityFloorBps: floor })]),
+        f.poi,
+        "InvalidQualityFloor",
+        [floor],
+      );
+    }
+    const original = await readParams(f);
+    for (const floor of [1, 10_000]) {
+      await f.poi.write.setParams([poiParams(f, { qualityFloorBps: floor })]);
+      assert.equal((await readParams(f)).qualityFloorBps, floor);
+    }
+    // 0.0035 ETH is safe when every pass pays the whole price, but not when a pass may pay as little as 10 % of it:
+    // the cheater then risks less reward, so the same bond no longer deters it.
+    const full = poiParams(f, { maxPrice: parseEther("0.0035"), qualityFloorBps: 10_000 });
+    assert.equal(guardReference(guardInputsOf(full, f.params.jobBond)), undefined);
+    await f.poi.write.setParams([full]);
+    const low = poiParams(f, { maxPrice: parseEther("0.0035"), qualityFloorBps: 1_000 });
+    const expected = guardReference(guardInputsOf(low, f.params.jobBond));
+    assert.ok(expected, "the reference rejects the low floor");
+    await f.viem.assertions.revertWithCustomErrorWithArgs(
+      f.poi.write.setParams([low]),
+      f.poi,
+      "FraudProfitable",
+      [expected.m, expected.gain, expected.loss],
+    );
+    await f.poi.write.setParams([original]);
+    assert.deepEqual(await readParams(f), original);
   });
 
   it("bounds errors at deployment: InvalidShares, InvalidAuditDepth, InvalidWindows", async () => {

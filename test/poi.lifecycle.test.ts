@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, keccak256, parseEventLogs, toHex } from "viem";
-import { splitFee } from "@infernet/sdk";
+import { qualityPayBps, splitSettlement } from "@infernet/sdk";
 import {
   ETH,
   PRICE,
@@ -54,13 +54,21 @@ describe("Proof-of-Inference lifecycle on the in-process chain", () => {
     );
     await f.networkHelpers.time.increase(f.params.poi.disputeWindow + 1);
     const settle = await f.poi.write.finalize([job.ref]);
+    // Quality 9,000 with the default floor of 8,000: 8,000 + 2,000 × 0.9 = 9,800 bps of the payment.
+    const payBps = qualityPayBps(f.params.poi.qualityFloorBps, 9000);
+    assert.equal(payBps, 9_800);
     await f.viem.assertions.emitWithArgs(settle, f.poi, "JobPaid", [
       await f.poi.read.jobKey([job.ref]),
       getAddress(job.provider),
+      9000,
+      payBps,
     ]);
 
-    // The node is paid (less the protocol fee), its job bond and the validator's bond are free again.
-    assert.equal(await f.coordinator.read.credits([ETH, job.provider]), splitFee(PRICE, f.params.feeBps).net);
+    // The node is paid its share (less the protocol fee), the rest returns to the consumer's free escrow; its job
+    // bond and the validator's bond are free again.
+    const split = splitSettlement(PRICE, payBps, f.params.feeBps);
+    assert.equal(await f.coordinator.read.credits([ETH, job.provider]), split.net);
+    assert.deepEqual(await f.coordinator.read.escrowOf([job.subscriptionId]), [split.refund, 0n]);
     const stake = 2_000_000_000_000_000_000n;
     assert.equal(await f.nodeRegistry.read.freeStake([job.provider]), stake);
     assert.equal(await f.nodeRegistry.read.freeStake([validator]), stake);

@@ -4,6 +4,8 @@ import {
   currentInterval,
   intervalStart,
   splitFee,
+  qualityPayBps,
+  splitSettlement,
   parseDeployment,
   InvalidDeploymentFileError,
 } from "@infernet/sdk";
@@ -45,6 +47,39 @@ describe("@infernet/sdk mirrors the on-chain rules", () => {
     });
     assert.deepEqual(splitFee(199n, 100), { fee: 1n, net: 198n });
     assert.throws(() => splitFee(1n, 1001), RangeError);
+  });
+
+  it("qualityPayBps and splitSettlement mirror ProofOfInference._payBps and Coordinator.settle", () => {
+    assert.equal(qualityPayBps(8_000, 10_000), 10_000);
+    assert.equal(qualityPayBps(8_000, 5_000), 9_000);
+    assert.equal(qualityPayBps(8_000, 0), 8_000);
+    assert.equal(qualityPayBps(8_000, 3), 8_000, "rounded down: the consumer keeps the odd basis point");
+    assert.equal(qualityPayBps(8_000, 9_999), 9_999);
+    assert.equal(qualityPayBps(10_000, 0), 10_000);
+    assert.equal(qualityPayBps(1, 9_999), 9_999);
+    assert.equal(qualityPayBps(1, 1), 1);
+    for (const [floor, quality] of [
+      [0, 5_000],
+      [10_001, 5_000],
+      [8_000, -1],
+      [8_000, 10_001],
+      [8_000, 0.5],
+    ] as const) {
+      assert.throws(() => qualityPayBps(floor, quality), RangeError);
+    }
+    // 0.003 ETH at 9,000 bps with a 1 % fee: 0.0027 paid, of which 0.000027 fee; 0.0003 back to the consumer.
+    assert.deepEqual(splitSettlement(3_000_000_000_000_000n, 9_000, 100), {
+      paid: 2_700_000_000_000_000n,
+      fee: 27_000_000_000_000n,
+      net: 2_673_000_000_000_000n,
+      refund: 300_000_000_000_000n,
+    });
+    assert.deepEqual(splitSettlement(999n, 1, 100), { paid: 0n, fee: 0n, net: 0n, refund: 999n });
+    assert.deepEqual(splitSettlement(5n, 0, 100), { paid: 0n, fee: 0n, net: 0n, refund: 5n });
+    assert.deepEqual(splitSettlement(5n, 10_000, 0), { paid: 5n, fee: 0n, net: 5n, refund: 0n });
+    assert.throws(() => splitSettlement(1n, 10_001, 100), RangeError);
+    assert.throws(() => splitSettlement(-1n, 5_000, 100), RangeError);
+    assert.throws(() => splitSettlement(1n, 5_000, 1_001), RangeError);
   });
 
   it("parseDeployment validates addresses and names the bad key", () => {

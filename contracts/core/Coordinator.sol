@@ -9,6 +9,7 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IContainerRegistry} from "../interfaces/IContainerRegistry.sol";
 import {IVerifier} from "../interfaces/IVerifier.sol";
 import {Intervals} from "../libraries/Intervals.sol";
+import {Fees} from "../libraries/Fees.sol";
 import {Escrow} from "./Escrow.sol";
 import {Inbox} from "./Inbox.sol";
 import {DelegatedSubscriptions} from "./DelegatedSubscriptions.sol";
@@ -138,12 +139,14 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
         address verifier = s.verifier;
         if (verifier == address(0)) {
             slot.status = SlotStatus.Paid;
-            if (s.paymentAmount != 0) {
+            uint256 amount = s.paymentAmount;
+            if (amount != 0) {
                 _payLocked(
                     subscriptionId,
                     s.paymentToken,
                     msg.sender,
-                    s.paymentAmount,
+                    amount,
+                    amount,
                     params.feeBps,
                     params.treasury
                 );
@@ -222,30 +225,36 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
 
     // ---------------------------------------------------------------- verifiers
 
-    /// @notice The subscription's verifier releases a held payment to the node (and its job bond), or returns the
-    /// payment to the subscription. On refusal the job bond stays with the verifier, which slashes it or releases it
-    /// through the NodeRegistry, where it is an authorised slasher and bonder.
+    /// @notice The subscription's verifier settles a held slot. `payBps` > 0 accepts the delivery: that share of the
+    /// payment (basis points, rounded down) goes to the node, less the protocol fee on the paid part only, the rest
+    /// is unlocked for the subscription, and the node's job bond is released. A verifier that grades the work (the
+    /// Proof-of-Inference quality score) pays in between; 10,000 pays everything. `payBps` = 0 refuses the delivery:
+    /// the whole payment is unlocked for the subscription and the job bond stays with the verifier, which slashes it
+    /// or releases it through the NodeRegistry, where it is an authorised slasher and bonder.
     function settle(
         uint64 subscriptionId,
         uint32 interval,
         uint16 slotIndex,
-        bool pay
+        uint16 payBps
     ) external nonReentrant {
         Subscription storage s = _existing(subscriptionId);
         if (msg.sender != s.verifier) revert NotVerifier(subscriptionId, msg.sender);
+        if (payBps > Fees.BPS) revert PayBpsTooHigh(payBps, Fees.BPS);
         uint256 key = _key(subscriptionId, interval);
         Slot storage slot = _slotOf(key, s, subscriptionId, interval, slotIndex);
         if (slot.status != SlotStatus.Held)
             revert WrongSlotStatus(subscriptionId, interval, slotIndex, slot.status);
         address node = slot.node;
-        if (pay) {
+        uint256 amount = s.paymentAmount;
+        if (payBps != 0) {
             slot.status = SlotStatus.Paid;
-            if (s.paymentAmount != 0) {
+            if (amount != 0) {
                 _payLocked(
                     subscriptionId,
                     s.paymentToken,
                     node,
-                    s.paymentAmount,
+                    amount,
+                    (amount * payBps) / Fees.BPS,
                     params.feeBps,
                     params.treasury
                 );
@@ -253,9 +262,9 @@ contract Coordinator is ICoordinator, Escrow, Inbox, DelegatedSubscriptions, Own
             registry.releaseBond(node, _intervals[key].bond);
         } else {
             slot.status = SlotStatus.Refunded;
-            if (s.paymentAmount != 0) _unlock(subscriptionId, s.paymentAmount);
+            if (amount != 0) _unlock(subscriptionId, amount);
         }
-        emit Settled(subscriptionId, interval, slotIndex, node, pay);
+        emit Settled(subscriptionId, interval, slotIndex, node, payBps);
     }
 
     // ---------------------------------------------------------------- governance

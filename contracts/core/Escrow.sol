@@ -85,22 +85,26 @@ abstract contract Escrow is ReentrancyGuardTransient {
         emit Unlocked(subscriptionId, amount);
     }
 
-    /// @dev Pays `amount` of locked funds to `node`, less the protocol fee that goes to `treasury`.
+    /// @dev Releases `amount` of locked funds: `paid` (at most `amount`) goes to `node`, less the protocol fee on that
+    /// part, which goes to `treasury`; the rest stays in the subscription's balance, unlocked for its owner. One
+    /// write of the account either way.
     function _payLocked(
         uint64 subscriptionId,
         address token,
         address node,
         uint256 amount,
+        uint256 paid,
         uint16 feeBps,
         address treasury
     ) internal {
         Account storage a = _accounts[subscriptionId];
         a.locked -= uint128(amount);
-        a.balance -= uint128(amount);
-        (uint256 fee, uint256 net) = Fees.split(amount, feeBps);
+        a.balance -= uint128(paid);
+        (uint256 fee, uint256 net) = Fees.split(paid, feeBps);
         credits[token][node] += net;
         if (fee != 0) credits[token][treasury] += fee;
         emit Paid(subscriptionId, node, net, fee);
+        if (paid != amount) emit Unlocked(subscriptionId, amount - paid);
     }
 
     function _credit(address token, address to, uint256 amount) internal {

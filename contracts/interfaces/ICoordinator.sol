@@ -103,6 +103,7 @@ interface ICoordinator {
     error InsufficientCallbackGas(uint256 available, uint256 required);
     error InvalidParams();
     error FeeTooHigh(uint16 feeBps, uint16 maximum);
+    error PayBpsTooHigh(uint16 payBps, uint16 maximum);
     error UnknownVerifier(address verifier);
 
     event SubscriptionCreated(
@@ -142,12 +143,13 @@ interface ICoordinator {
         uint256 penalty
     );
     event SlotExpired(uint64 indexed subscriptionId, uint32 indexed interval, uint16 slot);
+    /// @dev `payBps`: the share of the payment released to the node in basis points (0 = refused and refunded).
     event Settled(
         uint64 indexed subscriptionId,
         uint32 indexed interval,
         uint16 slot,
         address indexed node,
-        bool paid
+        uint16 payBps
     );
     event ParamsSet(Params params);
     event VerifierSet(address indexed verifier, bool allowed);

@@ -15,7 +15,8 @@ interface IProofOfInference {
     }
 
     /// @dev Four slots; a commit writes only the first two. `commitHash` = keccak256(abi.encode(root, outputHash,
-    /// paramsHash)); the preimage is given again at reveal.
+    /// paramsHash)); the preimage is given again at reveal. `quality` is the validator's score of the output in basis
+    /// points (0..10,000), stored with its verdict; on a pass it weights the payout (docs/protocol.md §10).
     struct Job {
         bytes32 commitHash;
         // slot 1
@@ -30,6 +31,7 @@ interface IProofOfInference {
         uint32 deadline;
         bool pass;
         uint8 attempts;
+        uint16 quality;
         // slot 3
         address disputer;
         uint32 disputeRound;
@@ -55,6 +57,9 @@ interface IProofOfInference {
         uint16 slot;
     }
 
+    /// @dev `qualityFloorBps` (0 < floor <= 10,000) is the least share of the payment a passing job earns: the node
+    /// is paid `floor + (10,000 - floor) * quality / 10,000` basis points of it and the rest returns to the consumer.
+    /// It sits after `maxPrice`, in that member's slot, so the struct stays four slots.
     struct Params {
         uint32 revealWindow;
         uint32 verdictWindow;
@@ -70,6 +75,7 @@ interface IProofOfInference {
         uint96 disputeBond;
         uint96 validatorPenalty;
         uint96 maxPrice;
+        uint16 qualityFloorBps;
         uint96 computeCost;
         address treasury;
     }
@@ -101,6 +107,8 @@ interface IProofOfInference {
     error CommitteeAlreadyAssigned(bytes32 key);
     error CommitteeStillVoting(bytes32 key, uint256 deadline);
     error InvalidShares(uint256 requesterBps, uint256 challengerBps);
+    error InvalidQualityFloor(uint16 floorBps);
+    error QualityTooHigh(uint16 quality);
     error InvalidWindows();
     error InvalidAuditDepth(uint256 kMin, uint256 kMax);
     error BondBelowGuard(uint256 bond, uint256 guarded);
@@ -142,7 +150,9 @@ interface IProofOfInference {
         uint256 votesPass,
         uint256 votesFail
     );
-    event JobPaid(bytes32 indexed key, address indexed node);
+    /// @dev `quality` is the score the payout used; `payBps` the share of the payment released to the node (the
+    /// Coordinator returns the rest to the consumer).
+    event JobPaid(bytes32 indexed key, address indexed node, uint16 quality, uint16 payBps);
     event FraudSlashed(
         bytes32 indexed key,
         address indexed node,

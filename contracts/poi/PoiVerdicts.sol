@@ -42,7 +42,10 @@ abstract contract PoiVerdicts is IProofOfInference {
     }
 
     /// @notice The assigned validator's verdict on every challenged step: `failedSteps` is a bit mask over the
-    /// challenged positions, `digest` commits to what it recomputed, `quality` is the workload's quality score.
+    /// challenged positions, `digest` commits to what it recomputed, `quality` is the workload's quality score in
+    /// basis points (at most 10,000). The score is stored: a pass pays the node between `qualityFloorBps` and all of
+    /// the payment according to it (see `_payBps`). A dispute only decides pass or fail, so the score itself cannot be
+    /// challenged; the floor bounds what a harsh or dishonest score can cost the node.
     function postVerdict(
         JobRef calldata ref,
         bool pass,
@@ -55,8 +58,10 @@ abstract contract PoiVerdicts is IProofOfInference {
         if (job.phase != Phase.Revealed) revert WrongPhase(key, job.phase);
         if (msg.sender != job.validator) revert NotValidator(key, msg.sender);
         if (block.timestamp > job.deadline) revert VerdictWindowClosed(key, job.deadline);
+        if (quality > BPS) revert QualityTooHigh(quality);
         job.phase = Phase.Judged;
         job.pass = pass;
+        job.quality = quality;
         job.disputeDeadline = uint32(block.timestamp + params.disputeWindow);
         emit VerdictPosted(key, msg.sender, pass, failedSteps, digest, quality);
     }
@@ -140,6 +145,11 @@ abstract contract PoiVerdicts is IProofOfInference {
     /// @notice Closes a dispute once every member voted or the committee window ended: the majority of cast votes
     /// decides (a tie or no vote keeps the verdict). The loser's bond (disputer or validator) is slashed to the
     /// winner and the treasury; silent members are penalised. The job then settles at once. Anyone.
+    /// @dev Quality on a pass: an upheld verdict (or one that stands for want of a committee) keeps the validator's
+    /// score, which nobody has shown to be wrong. A fail overturned to a pass pays the node in full (quality 10,000):
+    /// the only score on record comes from the validator the committee just found lying, and the node was made to
+    /// wait through a dispute it won. Colluding to reach this costs the validator its bond, far more than the at most
+    /// `(10,000 - qualityFloorBps)` basis points of the price it could add.
     function resolveDispute(JobRef calldata ref) external {
         bytes32 key = jobKey(ref);
         Job storage job = _jobs[key];
@@ -170,6 +180,7 @@ abstract contract PoiVerdicts is IProofOfInference {
             _slash(job.validator, p.validatorBond, job.disputer, half, address(0), p.validatorBond - half);
             trust.recordFraud(job.validator); // a verdict overturned by the committee is a lie
             job.pass = !job.pass;
+            if (job.pass) job.quality = BPS;
             emit DisputeResolved(key, false, job.pass, yes, no);
             _settle(key, job, ref, job.disputer, false);
         }
@@ -259,8 +270,8 @@ abstract contract PoiVerdicts is IProofOfInference {
 
     function _containerOf(JobRef calldata ref) internal view virtual returns (bytes32);
 
-    /// @dev Pays the node (pass) or slashes it for fraud, crediting the challenger share to `challenger`; releases the
-    /// validator's bond when `releaseValidator`.
+    /// @dev Pays the node (pass: the share of the payment its stored quality earns) or slashes it for fraud, crediting
+    /// the challenger share to `challenger`; releases the validator's bond when `releaseValidator`.
     function _settle(
         bytes32 key,
         Job storage job,

@@ -17,9 +17,10 @@ import {PoiVerdicts} from "./PoiVerdicts.sol";
 /// @notice The verifier of diffusion jobs (docs/protocol.md). The assigned node commits to its step tree when it
 /// delivers (the Coordinator forwards the commitment with the output hash, so both are bound in one transaction before
 /// the node's deadline). Randomness reserved at the commit picks k stratified steps; the node opens them with a
-/// multiproof checked here; a validator re-runs them off-chain and posts a verdict; after the dispute window the
-/// escrowed payment is released, or on proven fraud the node's job bond is slashed and split and the consumer's
-/// payment returned.
+/// multiproof checked here; a validator re-runs them off-chain and posts a verdict with a quality score; after the
+/// dispute window the escrowed payment is released (a share between `qualityFloorBps` and all of it, weighted by the
+/// score, the rest returned to the consumer), or on proven fraud the node's job bond is slashed and split and the
+/// consumer's payment returned.
 contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
     Coordinator public immutable coordinator;
     /// @notice The Coordinator job bond the parameter guard was checked against; jobs bonded with less are refused,
@@ -191,9 +192,11 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
             registry.releaseBond(job.validator, params.validatorBond);
         if (job.pass) {
             job.phase = Phase.Paid;
-            coordinator.settle(ref.subscriptionId, ref.interval, ref.slot, true);
+            uint16 quality = job.quality;
+            uint16 payBps = _payBps(quality);
+            _settleSlot(ref, payBps);
             trust.recordPass(node);
-            emit JobPaid(key, node);
+            emit JobPaid(key, node, quality, payBps);
             return;
         }
         job.phase = Phase.Slashed;
@@ -210,9 +213,27 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
         shares[1] = INodeRegistry.SlashShare(challenger, toChallenger);
         shares[2] = INodeRegistry.SlashShare(address(0), bond - toRequester - toChallenger);
         registry.slash(node, bond, shares);
-        coordinator.settle(ref.subscriptionId, ref.interval, ref.slot, false);
+        _settleSlot(ref, 0);
         trust.recordFraud(node);
         emit FraudSlashed(key, node, toRequester, toChallenger, bond - toRequester - toChallenger);
+    }
+
+    /// @dev The share of a passing job's payment released to the node, in basis points: the floor plus the quality's
+    /// part of the rest, rounded down (the consumer keeps the odd basis point). A perfect score pays everything, a
+    /// zero score the floor, never less, so a validator's harsh score moves at most `BPS - floor` of the price. The
+    /// floor is never zero (`_setParams`), so a pass is never mistaken for a refusal by the Coordinator.
+    function _payBps(uint16 quality) private view returns (uint16) {
+        uint256 floor = params.qualityFloorBps;
+        // floor <= BPS and quality <= BPS (both checked when set): no overflow, and the result is at most BPS.
+        unchecked {
+            return uint16(floor + ((BPS - floor) * quality) / BPS);
+        }
+    }
+
+    /// @dev The Coordinator's settlement of the job's slot (`payBps` 0 = refused). One call site for both outcomes:
+    /// with the call inlined into each branch of `_settle` the optimizer's inlining grew the contract by ~800 bytes.
+    function _settleSlot(JobRef calldata ref, uint16 payBps) private {
+        coordinator.settle(ref.subscriptionId, ref.interval, ref.slot, payBps);
     }
 
     function _containerOf(JobRef calldata ref) internal view override returns (bytes32) {
@@ -220,11 +241,14 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
     }
 
     /// @dev The parameter guard: refuses parameters under which fraud pays (libraries/FraudGuard.sol), using the
-    /// Coordinator's job bond as the stake at risk and the largest accepted price as both reward and outside gain.
+    /// Coordinator's job bond as the stake at risk and the largest accepted price as the outside gain. The reward a
+    /// caught cheater forfeits is only what its pass would have paid, at least `qualityFloorBps` of the price, so the
+    /// guard counts that floor share of `maxPrice` as the reward at risk (a lower floor needs a larger bond).
     function _setParams(Params memory p) private {
         if (p.requesterShareBps + p.challengerShareBps > BPS) {
             revert InvalidShares(p.requesterShareBps, p.challengerShareBps);
         }
+        if (p.qualityFloorBps == 0 || p.qualityFloorBps > BPS) revert InvalidQualityFloor(p.qualityFloorBps);
         if (p.kMin == 0 || p.kMin > p.kMax) revert InvalidAuditDepth(p.kMin, p.kMax);
         if (p.revealWindow == 0 || p.verdictWindow == 0 || p.disputeWindow == 0 || p.committeeWindow == 0) {
             revert InvalidWindows();
@@ -242,7 +266,7 @@ contract ProofOfInference is IVerifier, PoiVerdicts, Ownable2Step {
             FraudGuard.Inputs({
                 steps: p.maxSteps,
                 challenged: p.kMin,
-                reward: p.maxPrice,
+                reward: (uint256(p.maxPrice) * p.qualityFloorBps) / BPS,
                 computeCost: p.computeCost,
                 outsideGain: p.maxPrice,
                 // A cheater can claim the challenger share itself (e.g. calling slashUnrevealed from a second

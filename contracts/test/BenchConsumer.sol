@@ -84,7 +84,7 @@ contract BenchVerifier {
         if (msg.sender != address(coordinator)) revert NotCoordinator(msg.sender);
     }
 
-    function settle(uint64 subscriptionId, uint32 interval, uint16 slot, bool pay) external {
-        coordinator.settle(subscriptionId, interval, slot, pay);
+    function settle(uint64 subscriptionId, uint32 interval, uint16 slot, uint16 payBps) external {
+        coordinator.settle(subscriptionId, interval, slot, payBps);
     }
 }

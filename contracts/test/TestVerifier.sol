@@ -45,7 +45,7 @@ contract TestVerifier is IVerifier {
         emit DeliveryRecorded(subscriptionId, interval, slot, node, outputHash, payment, bond, proof);
     }
 
-    function settle(uint64 subscriptionId, uint32 interval, uint16 slot, bool pay) external {
-        coordinator.settle(subscriptionId, interval, slot, pay);
+    function settle(uint64 subscriptionId, uint32 interval, uint16 slot, uint16 payBps) external {
+        coordinator.settle(subscriptionId, interval, slot, payBps);
     }
 }

@@ -1,5 +1,5 @@
 export { currentInterval, intervalStart } from "./intervals.ts";
-export { BPS, MAX_FEE_BPS, splitFee } from "./fees.ts";
+export { BPS, MAX_FEE_BPS, MAX_QUALITY_BPS, qualityPayBps, splitFee, splitSettlement } from "./fees.ts";
 export type { SubscriptionParams } from "./subscriptions.ts";
 export {
   parseDeployment,
@@ -17,3 +17,5 @@ export {
   decodeDiffusionInputs,
   type DiffusionRequest,
 } from "./diffusion-inputs.ts";
+export * from "./abis/index.ts";
+export * from "./client/index.ts";

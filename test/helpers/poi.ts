@@ -226,11 +226,20 @@ export async function sendReveal(w: PoiWorld, job: PoiJob, r: Reveal, from: Addr
   return w.f.publicClient.waitForTransactionReceipt({ hash });
 }
 
-/** Posts a verdict as the job's validator. */
-export async function postVerdict(w: PoiWorld, job: PoiJob, validator: Address, pass: boolean) {
+/**
+ * Posts a verdict as the job's validator. The quality score defaults to a perfect 10,000 on a pass (the job is then
+ * paid in full, as the pass/fail scenarios assume) and 0 on a fail; poi.quality.test.ts covers the weighted payout.
+ */
+export async function postVerdict(
+  w: PoiWorld,
+  job: PoiJob,
+  validator: Address,
+  pass: boolean,
+  quality = pass ? 10_000 : 0,
+) {
   const hash = await (
     await as(w.f, validator)
-  ).poi.write.postVerdict([job.ref, pass, pass ? 0n : 1n, toHex(7, { size: 32 }), 8000]);
+  ).poi.write.postVerdict([job.ref, pass, pass ? 0n : 1n, toHex(7, { size: 32 }), quality]);
   return w.f.publicClient.waitForTransactionReceipt({ hash });
 }
 

@@ -181,8 +181,9 @@ export class Judge {
           }),
     });
     const quality = await this.#quality(pipeline, job, tensors.latents.get(committed.steps)).catch((err) => {
-      log.warn({ err: errorMessage(err) }, "quality scoring failed; posting 0");
-      return 0;
+      // The validator's own failure must not cost the provider: full score (the verdict rests on re-execution).
+      log.warn({ err: errorMessage(err) }, "quality scoring failed; posting the full score");
+      return 10_000;
     });
     // An escalation is posted as a fail of the steps concerned: a committee (dispute) settles it.
     const mask = verdict.failedMask | verdict.escalateMask;

@@ -17,12 +17,15 @@
 //   DIFFUSION_MAX_QUEUE        jobs that may wait while one runs (default 8; more get 503)
 //   DIFFUSION_FPS              GIF frame rate (default 8)
 //   INFERNET_SOCKET / HOST / PORT   where to listen (docs/containers.md)
+//   DIFFUSION_CHEAT            DEMO/TEST ONLY, unset by default: "skip-steps" generates dishonestly (cheat.ts) so that
+//                              Proof-of-Inference can be shown to catch it; never set it on a node serving real jobs
 //
 // Malformed values stop the service at start with the variable's name (exit 1).
 import os from "node:os";
 import path from "node:path";
 import { ConfigError } from "../../../onnx/src/errors.ts";
 import { defaultRuntimeProfile, type RuntimeProfile } from "../runtime.ts";
+import { parseCheat, type CheatMode } from "./cheat.ts";
 
 export interface ServiceConfig {
   /** Absolute model directory, or undefined for the procedural model (built on demand). */
@@ -40,6 +43,8 @@ export interface ServiceConfig {
   fps: number;
   /** Largest request body (bytes). */
   maxBodyBytes: number;
+  /** DEMO/TEST ONLY (`DIFFUSION_CHEAT`): generate dishonestly; absent on an honest service. */
+  cheat?: CheatMode;
 }
 
 const PROFILE_KEYS = ["executionProvider", "graphOptimizationLevel", "intraOpNumThreads", "cfgMode"] as const;
@@ -83,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   let outputUriBase = env.DIFFUSION_OUTPUT_URI_BASE || `file://${outputDir}`;
   if (!outputUriBase.endsWith("/")) outputUriBase += "/";
   const mb = 1024 * 1024;
+  const cheat = parseCheat(env.DIFFUSION_CHEAT);
   return {
     modelDir,
     profile: parseProfile(env.DIFFUSION_PROFILE),
@@ -96,5 +102,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     maxQueue: int(env, "DIFFUSION_MAX_QUEUE", 8, 0, 10_000),
     fps: int(env, "DIFFUSION_FPS", 8, 1, 100),
     maxBodyBytes: 1024 * 1024,
+    ...(cheat ? { cheat } : {}),
   };
 }

@@ -4,6 +4,7 @@
 // Jobs run one at a time (onnxruntime-node runs a session on the JavaScript thread). SIGTERM/SIGINT: stop
 // accepting, answer what is in flight, exit 0 (at most 5 s later).
 import { rmSync } from "node:fs";
+import { describeCheat } from "./cheat.ts";
 import { loadConfig, type ServiceConfig } from "./config.ts";
 import { createServer } from "./http.ts";
 import { DiffusionService } from "./service.ts";
@@ -16,6 +17,14 @@ try {
 } catch (e) {
   console.error(`diffusion: ${(e as Error).message}`);
   process.exit(1);
+}
+
+if (config.cheat) {
+  // DEMO/TEST ONLY (cheat.ts): loud, so that nobody runs a cheating service by accident.
+  console.error(
+    `diffusion: WARNING: DIFFUSION_CHEAT is set: generating DISHONESTLY (${describeCheat(config.cheat)}); ` +
+      "Proof-of-Inference will fail these jobs and slash the node. Demo/test use only.",
+  );
 }
 
 let service: DiffusionService | undefined;
