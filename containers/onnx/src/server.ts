@@ -18,41 +18,9 @@ import { OnnxModel } from "./model.ts";
 import { SerialQueue } from "./queue.ts";
 import { parseRequest } from "./request.ts";
 import { OnnxService } from "./service.ts";
+import { readBody, send, sendError } from "./http-io.ts";
 
 const log = (line: string) => console.log(`onnx: ${line}`);
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: http.ServerResponse, status: number, message: string): void {
-  send(res, status, { code: String(status), error: message });
-}
-
-function readBody(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  maxBytes: number,
-): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes) {
-        sendError(res, 413, `the request body is larger than ${maxBytes} bytes`);
-        req.destroy();
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(res.headersSent ? null : Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 let config: ServiceConfig;
 try {
