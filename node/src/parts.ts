@@ -1,7 +1,7 @@
 // What components share at run time. A component that owns a part (the provider owns the store, the runtimes, the
 // chain clients, the sender and its queue) puts it here when it has started; components started after it (the REST
 // API) use it instead of opening a second one. Parts are only valid between their owner's start and stop.
-import type { Address } from "viem";
+import type { Address, LocalAccount } from "viem";
 import type { ChainClients } from "./chain/client.ts";
 import type { TransactionSender } from "./chain/sender.ts";
 import type { ChainWatcher } from "./chain/watcher.ts";
@@ -17,8 +17,9 @@ export interface NodeParts {
   runtimes?: ReadonlyMap<string, ContainerRuntime>;
   clients?: ChainClients;
   sender?: TransactionSender;
-  /** The node's signing address. */
+  /** The node's signing address, and its account (validators sign tensor requests with it). */
   node?: Address;
+  account?: LocalAccount;
   /** The provider's on-chain job queue (its depth is reported by /info, /health and /metrics). */
   queue?: Pick<JobQueue, "backend" | "name" | "depth">;
   watcher?: ChainWatcher;

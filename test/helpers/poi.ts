@@ -156,16 +156,8 @@ export async function drawValidator(w: PoiWorld, job: PoiJob): Promise<Address> 
 
 // ---------------------------------------------------------------- adversarial scenarios (poi.adversarial.test.ts)
 
-/** Phases of IProofOfInference.Phase and ICoordinator.SlotStatus, by name. */
-export const Phase = {
-  None: 0,
-  Committed: 1,
-  Revealed: 2,
-  Judged: 3,
-  Disputed: 4,
-  Paid: 5,
-  Slashed: 6,
-} as const;
+/** Phases of IProofOfInference.Phase (the node's one definition) and ICoordinator.SlotStatus, by name. */
+export { PoiPhase as Phase } from "../../node/src/poi/reads.ts";
 export { SlotStatus } from "./fixture.ts";
 
 /**

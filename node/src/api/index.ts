@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { privateKeyToAccount } from "viem/accounts";
 import type { Address } from "viem";
 import type { Component, ComponentContext } from "../node.ts";
 import type { Config } from "../config/schema.ts";
@@ -91,10 +90,8 @@ async function startApi(
     { Store },
     { createQueue },
     { createRuntime },
-    chainClient,
-    { TransactionSender },
-    { coordinatorAbi, protocolErrorAbis },
-    { loadWalletKey },
+    { openNodeChain },
+    { coordinatorAbi },
     { OffchainJobs },
     { DelegatedSubscriptions },
     { buildServer },
@@ -104,10 +101,8 @@ async function startApi(
     import("../store/sqlite.ts"),
     import("../jobs/index.ts"),
     import("../runtime/index.ts"),
-    import("../chain/client.ts"),
-    import("../chain/sender.ts"),
+    import("../chain/open.ts"),
     import("../chain/abis.ts"),
-    import("../config/load.ts"),
     import("../offchain/jobs.ts"),
     import("./delegated.ts"),
     import("./server.ts"),
@@ -155,33 +150,15 @@ async function startApi(
   }
 
   // Chain: the provider's clients and sender, or our own.
-  let clients = parts.clients;
-  let sender = parts.sender;
+  let { clients, sender } = parts;
   let node: Address | undefined = parts.node;
-  if (!clients) {
-    const account = privateKeyToAccount(await loadWalletKey(config.chain.wallet));
-    const own = await chainClient.createChainClients({
-      rpcUrl: config.chain.rpcUrl,
-      chainId: config.chain.chainId,
-      account,
-    });
-    cleanup.push(() => chainClient.closeChainClients(own));
-    clients = own;
-    node = account.address;
-  }
-  if (!sender && clients.walletClient) {
-    sender = new TransactionSender({
-      publicClient: clients.publicClient,
-      walletClient: clients.walletClient,
-      logger: log.child({ part: "sender" }),
-      fees: {
-        maxFeePerGasGwei: config.chain.wallet.maxFeePerGasGwei,
-        priorityFeeGwei: config.chain.wallet.maxPriorityFeePerGasGwei,
-      },
-      errorAbis: protocolErrorAbis(),
-      replaceAfterMs: config.chain.wallet.replaceAfterMs,
-      onBroadcast: (info) => nodeMetrics.countBroadcast(info),
-    });
+  if (!clients || !sender) {
+    // API without the provider role: its own chain clients and sender.
+    const chain = await openNodeChain(config, log);
+    cleanup.push(() => chain.close());
+    clients = chain.clients;
+    sender = chain.sender;
+    node = chain.account.address;
   }
   node ??= clients.walletClient?.account.address;
 

@@ -3,6 +3,7 @@
  * sdk replace this file later; everything here is `Abi` and decoded with viem's generic helpers.
  */
 import type { Abi } from "viem";
+import { POI_JOB_EVENTS } from "@infernet/sdk";
 import { loadArtifact, type ContractName } from "../../../deploy/artifacts.ts";
 
 export function contractAbi(name: ContractName): Abi {
@@ -27,20 +28,8 @@ export const COORDINATOR_EVENTS = [
   "Delivered",
 ] as const;
 
-/** The Proof-of-Inference events a prover or validator acts on. */
-export const PROOF_OF_INFERENCE_EVENTS = [
-  "Committed",
-  "Revealed",
-  "ValidatorAssigned",
-  "VerdictPosted",
-  "VerdictTimedOut",
-  "Disputed",
-  "CommitteeAssigned",
-  "CommitteeVote",
-  "DisputeResolved",
-  "JobPaid",
-  "FraudSlashed",
-] as const;
+/** The Proof-of-Inference events a prover or validator acts on (the sdk's list). */
+export const PROOF_OF_INFERENCE_EVENTS = POI_JOB_EVENTS;
 
 /**
  * ABIs used to decode custom errors, by contract name. A call into the Coordinator can revert with an error of the

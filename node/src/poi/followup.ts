@@ -4,28 +4,17 @@
  * window has closed. Every tick reads each open job's phase from the chain, so the follow-up is idempotent and
  * survives restarts and reorgs: what to do next is decided by the contract's state, never by a local guess.
  */
-import { encodeAbiParameters, keccak256, type Abi, type Address, type Hex, type PublicClient } from "viem";
-import type { Reveal } from "@infernet/sdk";
+import type { Abi, Address, Hex, PublicClient } from "viem";
+import { poiJobKey, type Reveal } from "@infernet/sdk";
 import type { TransactionSender } from "../chain/sender.ts";
 import { errorMessage } from "../chain/log.ts";
 import type { Logger } from "../log.ts";
+import { PoiPhase, poiReads, refTuple, type JobRef, type PoiJobState, type PoiReads } from "./reads.ts";
 
-/** `IProofOfInference.Phase`. */
-export const PoiPhase = {
-  None: 0,
-  Committed: 1,
-  Revealed: 2,
-  Judged: 3,
-  Disputed: 4,
-  Paid: 5,
-  Slashed: 6,
-} as const;
+export { PoiPhase, type JobRef, type PoiJobState } from "./reads.ts";
 
-export interface JobRef {
-  subscriptionId: bigint;
-  interval: number;
-  slot: number;
-}
+/** The sdk's `ProofOfInference.jobKey(ref)`, lower-cased (the map key of followed jobs). */
+const keyOf = (ref: JobRef): Hex => poiJobKey(ref).toLowerCase() as Hex;
 
 /** A committed job this provider follows until it is paid or slashed. */
 export interface TrackedPoiJob {
@@ -36,16 +25,6 @@ export interface TrackedPoiJob {
   ref: JobRef;
   /** The container that holds the trajectory (the last of the pipeline). */
   container: string;
-}
-
-/** What the chain says about a PoI job (`ProofOfInference.getJob`). */
-export interface PoiJobState {
-  phase: number;
-  round: number;
-  k: number;
-  committedAt: number;
-  validator: Address;
-  disputeDeadline: number;
 }
 
 export interface PoiFollowUpOptions {
@@ -60,27 +39,22 @@ export interface PoiFollowUpOptions {
   logger: Logger;
 }
 
-const tuple = (ref: JobRef) => ({
-  subscriptionId: ref.subscriptionId,
-  interval: ref.interval,
-  slot: ref.slot,
-});
-
 export class PoiFollowUp {
   readonly #o: PoiFollowUpOptions;
   readonly #jobs = new Map<string, TrackedPoiJob>();
   readonly #byKey = new Map<Hex, TrackedPoiJob>();
-  #randomness: Address | undefined;
+  readonly #reads: PoiReads;
   #busy = false;
 
   constructor(options: PoiFollowUpOptions) {
     this.#o = options;
+    this.#reads = poiReads(options);
   }
 
   /** Starts following a committed job (idempotent). */
   track(job: TrackedPoiJob): void {
     this.#jobs.set(job.jobId, job);
-    this.#byKey.set(poiJobKey(job.ref), job);
+    this.#byKey.set(keyOf(job.ref), job);
   }
 
   /** A followed job by its `ProofOfInference.jobKey`. */
@@ -92,28 +66,14 @@ export class PoiFollowUp {
     return this.#jobs.size;
   }
 
-  async state(ref: JobRef): Promise<PoiJobState> {
-    const j = (await this.#o.publicClient.readContract({
-      address: this.#o.proofOfInference,
-      abi: this.#o.abi,
-      functionName: "getJob",
-      args: [tuple(ref)],
-    })) as {
-      phase: number;
-      round: number;
-      k: number;
-      committedAt: number;
-      validator: Address;
-      disputeDeadline: number;
-    };
-    return {
-      phase: Number(j.phase),
-      round: Number(j.round),
-      k: Number(j.k),
-      committedAt: Number(j.committedAt),
-      validator: j.validator,
-      disputeDeadline: Number(j.disputeDeadline),
-    };
+  /** What the chain says about a job now (`ProofOfInference.getJob`). */
+  state(ref: JobRef): Promise<PoiJobState> {
+    return this.#reads.state(ref);
+  }
+
+  /** The value of a randomness round; throws when it is not readable yet. */
+  randomnessValue(round: number): Promise<Hex> {
+    return this.#reads.randomnessValue(round);
   }
 
   /** One pass over the open jobs; a pass already running makes this a no-op (ticks come from new blocks). */
@@ -147,7 +107,7 @@ export class PoiFollowUp {
         if (value === undefined) return; // the challenge round is not readable yet
         const r = await this.#o.reveal(job, value, s.k);
         const sent = await this.#send("reveal", [
-          tuple(job.ref),
+          refTuple(job.ref),
           r.commitment,
           r.openings,
           r.finalLatentDigest,
@@ -158,14 +118,14 @@ export class PoiFollowUp {
       }
       case PoiPhase.Revealed:
         if (s.validator === ZERO) {
-          const sent = await this.#send("assignValidator", [tuple(job.ref)]);
+          const sent = await this.#send("assignValidator", [refTuple(job.ref)]);
           log.info({ txHash: sent }, "validator drawn");
         }
         return;
       case PoiPhase.Judged: {
         const block = await this.#o.publicClient.getBlock({ blockTag: "latest" });
         if (Number(block.timestamp) <= s.disputeDeadline) return;
-        const sent = await this.#send("finalize", [tuple(job.ref)]);
+        const sent = await this.#send("finalize", [refTuple(job.ref)]);
         log.info({ txHash: sent }, "finalized");
         return;
       }
@@ -175,7 +135,7 @@ export class PoiFollowUp {
       case PoiPhase.Slashed: {
         const outcome = s.phase === PoiPhase.Paid ? "paid" : "slashed";
         this.#jobs.delete(job.jobId);
-        this.#byKey.delete(poiJobKey(job.ref));
+        this.#byKey.delete(keyOf(job.ref));
         await this.#o.settled(job, outcome);
         if (outcome === "paid") log.info({}, "PoI job paid");
         else log.error({}, "PoI job slashed");
@@ -195,60 +155,6 @@ export class PoiFollowUp {
     if (sent.status !== "success") throw new Error(`${functionName} reverted on-chain (${sent.hash})`);
     return sent.hash;
   }
-
-  /** The value of a randomness round (the seed round of §6, the challenge round of §7); throws when not ready. */
-  async randomnessValue(round: number): Promise<Hex> {
-    const randomness = await this.#randomnessAddress();
-    const ready = (await this.#o.publicClient.readContract({
-      address: randomness,
-      abi: RANDOMNESS_ABI,
-      functionName: "isReady",
-      args: [BigInt(round)],
-    })) as boolean;
-    if (!ready) throw new Error(`randomness round ${round} is not readable yet`);
-    return (await this.#o.publicClient.readContract({
-      address: randomness,
-      abi: RANDOMNESS_ABI,
-      functionName: "valueOf",
-      args: [BigInt(round)],
-    })) as Hex;
-  }
-
-  async #randomnessAddress(): Promise<Address> {
-    this.#randomness ??= (await this.#o.publicClient.readContract({
-      address: this.#o.proofOfInference,
-      abi: this.#o.abi,
-      functionName: "randomness",
-    })) as Address;
-    return this.#randomness;
-  }
-}
-
-/** `ProofOfInference.jobKey(ref)`: keccak256(abi.encode(subscriptionId, interval, slot)), lower-case. */
-export function poiJobKey(ref: JobRef): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: "uint64" }, { type: "uint32" }, { type: "uint16" }],
-      [ref.subscriptionId, ref.interval, ref.slot],
-    ),
-  ).toLowerCase() as Hex;
 }
 
 const ZERO: Address = "0x0000000000000000000000000000000000000000";
-
-const RANDOMNESS_ABI = [
-  {
-    type: "function",
-    name: "isReady",
-    stateMutability: "view",
-    inputs: [{ name: "round", type: "uint64" }],
-    outputs: [{ type: "bool" }],
-  },
-  {
-    type: "function",
-    name: "valueOf",
-    stateMutability: "view",
-    inputs: [{ name: "round", type: "uint64" }],
-    outputs: [{ type: "bytes32" }],
-  },
-] as const;

@@ -4,25 +4,16 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Address } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import type { Component, ComponentContext } from "../node.ts";
-import { loadWalletKey } from "../config/load.ts";
 import { Store } from "../store/sqlite.ts";
 import { createQueue } from "../jobs/index.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { createRuntime, dockerClient, removeContainers } from "../runtime/index.ts";
 import type { ContainerRuntime, RuntimeContainerConfig } from "../runtime/types.ts";
-import {
-  ChainIdMismatchError,
-  closeChainClients,
-  createChainClients,
-  verifyChainId,
-  type ChainClients,
-} from "../chain/client.ts";
-import { NonceManager, TransactionSender } from "../chain/sender.ts";
-import { createRedisNonces, type SharedNonces } from "../chain/nonce-redis.ts";
-import { createProtocolWatcher, type ChainWatcher } from "../chain/watcher.ts";
-import { coordinatorAbi, proofOfInferenceAbi, protocolErrorAbis } from "../chain/abis.ts";
+import { ChainIdMismatchError, verifyChainId } from "../chain/client.ts";
+import { createNodeWatcher, openNodeChain, type NodeChain } from "../chain/open.ts";
+import type { ChainWatcher } from "../chain/watcher.ts";
+import { coordinatorAbi, proofOfInferenceAbi } from "../chain/abis.ts";
 import { PoiFollowUp } from "../poi/followup.ts";
 import { dropJob, requestReveal } from "../poi/container.ts";
 import { createTensorSource } from "../poi/serve.ts";
@@ -39,10 +30,9 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
   if (!config.roles.includes("provider")) return undefined;
   const log = logger.child({ component: "provider" });
   let store: Store | undefined;
-  let clients: ChainClients | undefined;
+  let chain: NodeChain | undefined;
   let queue: JobQueue<ProviderJobData, string> | undefined;
   let watcher: ChainWatcher | undefined;
-  let sharedNonces: SharedNonces | undefined;
   let followUp: PoiFollowUp | undefined;
   let poiTimer: NodeJS.Timeout | undefined;
   const runtimeOf = (id: string): ContainerRuntime => {
@@ -96,15 +86,9 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         log.info({ container: c.id, runtime: c.runtime }, "container ready");
       }
 
-      const key = await loadWalletKey(config.chain.wallet);
-      const account = privateKeyToAccount(key);
-      clients = await createChainClients({
-        rpcUrl: config.chain.rpcUrl,
-        wsUrl: config.chain.wsUrl,
-        chainId: config.chain.chainId,
-        account,
-      });
-      if (!clients.walletClient) throw new Error("no wallet client");
+      // Processes sharing a BullMQ queue sign with the same key: they take turns for nonces through Redis.
+      chain = await openNodeChain(config, log, { sharedNonces: true });
+      const { account, clients, sender } = chain;
       // A configured chain id must match the endpoint's; an endpoint that is down now is retried by the watcher.
       try {
         await verifyChainId(clients);
@@ -113,30 +97,6 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         log.warn({ err: (err as Error).message }, "could not verify the chain id yet (RPC unreachable?)");
       }
       const q = config.queue;
-      // Processes sharing a BullMQ queue sign with the same key: they take turns for nonces through Redis.
-      if (q.backend === "bullmq") {
-        sharedNonces = createRedisNonces({
-          connection: { host: q.redis.host, port: q.redis.port, password: q.redis.password, db: q.redis.db },
-          prefix: q.redis.prefix,
-          chainId: clients.chain.id,
-        });
-      }
-      const senderLog = log.child({ part: "sender" });
-      const sender = new TransactionSender({
-        publicClient: clients.publicClient,
-        walletClient: clients.walletClient,
-        logger: senderLog,
-        nonceManager: new NonceManager(senderLog, sharedNonces),
-        fees: {
-          maxFeePerGasGwei: config.chain.wallet.maxFeePerGasGwei,
-          priorityFeeGwei: config.chain.wallet.maxPriorityFeePerGasGwei,
-        },
-        errorAbis: protocolErrorAbis(),
-        replaceAfterMs: config.chain.wallet.replaceAfterMs,
-        onBroadcast: (info) => nodeMetrics.countBroadcast(info),
-        onSettled: (info) => nodeMetrics.observeTransaction(info),
-      });
-
       queue =
         q.backend === "bullmq"
           ? createQueue<ProviderJobData, string>({
@@ -164,7 +124,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       const collectPayment = async (jobId: string): Promise<void> => {
         const coordinator = config.chain.contracts.coordinator as Address;
         const abi = coordinatorAbi();
-        const credit = (await clients!.publicClient.readContract({
+        const credit = (await clients.publicClient.readContract({
           address: coordinator,
           abi,
           functionName: "credits",
@@ -231,18 +191,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       const following = jobs.resumePoi();
       if (following > 0) log.info({ following }, "following committed PoI jobs");
 
-      watcher = createProtocolWatcher({
-        client: clients.publicClient,
-        wsClient: clients.wsClient,
-        coordinator: config.chain.contracts.coordinator as `0x${string}`,
-        proofOfInference: poiAddress,
-        store,
-        logger: log.child({ part: "watcher" }),
-        startBlock: config.chain.startBlock === undefined ? undefined : BigInt(config.chain.startBlock),
-        confirmations: config.chain.confirmations,
-        logRangeBlocks: config.chain.logRangeBlocks,
-        pollIntervalMs: config.chain.pollIntervalMs,
-      });
+      watcher = createNodeWatcher(config, clients, store, log);
       watcher.onLogs((batch) => jobs.onEvents(batch));
       if (followUp) {
         // New blocks (and a timer, for windows that close with time) move committed jobs along.
@@ -260,6 +209,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
         clients,
         sender,
         node: account.address,
+        account,
         queue,
         watcher,
         ...(followUp && poiAddress
@@ -283,8 +233,7 @@ export function providerComponent(ctx: ComponentContext): Component | undefined 
       await watcher?.stop();
       await queue?.close();
       for (const runtime of runtimes.values()) await runtime.stop().catch(() => {});
-      await sharedNonces?.close();
-      if (clients) await closeChainClients(clients);
+      await chain?.close();
       store?.close();
     },
   };

@@ -31,6 +31,7 @@ import {
 import type { TransactionSender } from "../chain/sender.ts";
 import { SimulationRevertedError } from "../chain/sender.ts";
 import type { ChainEvent } from "../chain/watcher.ts";
+import { inlineInputs } from "../chain/inputs.ts";
 import type { Logger } from "../log.ts";
 import { nodeMetrics } from "../metrics.ts";
 import { checkAllowlist, type AllowlistRules } from "../allowlist.ts";
@@ -144,7 +145,13 @@ export class ProviderJobs {
       }
       const inputs =
         (ev.args.inputs as Hex) === "0x" && sub.inputsHash !== ZERO_HASH
-          ? await this.#inlineInputs(subscriptionId, ev.blockNumber)
+          ? await inlineInputs({
+              publicClient: this.#o.publicClient,
+              coordinator: this.#o.coordinator,
+              coordinatorAbi: this.#o.coordinatorAbi,
+              subscriptionId,
+              toBlock: ev.blockNumber,
+            })
           : (ev.args.inputs as Hex);
       const key = onchainJobKey(this.#o.chainId, subscriptionId, interval, this.#o.node);
       const { job, created } = this.#o.store.upsertJob({
@@ -244,8 +251,8 @@ export class ProviderJobs {
 
     // 1. Reconcile: the chain decides whether this node already delivered. The assignment preview (as of the
     //    pending block, where the delivery will land) is read in the same round trip.
-    const [current, preview] = await Promise.all([
-      this.#slots(subscriptionId, interval),
+    const [{ slots: current, seedRound }, preview] = await Promise.all([
+      this.#interval(subscriptionId, interval),
       this.#read("previewAssignment", [subscriptionId, interval], "pending") as Promise<Address[]>,
     ]);
     let slots = current;
@@ -265,7 +272,9 @@ export class ProviderJobs {
     // 3. Compute (a crash here simply recomputes on the next attempt).
     store.transition(jobId, ["pending", "running", "computed"], "running", { attempts: job.attempts + 1 });
     const computeStart = performance.now();
-    const poiJob = this.#isPoi(job) ? await this.#poiRequest(job, subscriptionId, interval) : undefined;
+    const poiJob = this.#isPoi(job)
+      ? await this.#poiRequest(job, subscriptionId, interval, seedRound)
+      : undefined;
     const request = poiJob?.request ?? onchainRequest(job.input ?? "0x");
     const result = await runPipeline(this.#o.runtimes, job.containers, request, {
       timeoutMs: this.#o.callTimeoutMs,
@@ -296,7 +305,7 @@ export class ProviderJobs {
       return sent.hash;
     } catch (err) {
       // A refused simulation may mean another attempt (or a previous life of this process) already delivered.
-      slots = await this.#slots(subscriptionId, interval);
+      slots = (await this.#interval(subscriptionId, interval)).slots;
       if (slots.some((s) => same(s.node, this.#o.node) && DONE_ON_CHAIN.has(s.status))) {
         store.transition(jobId, ["delivering"], "delivered");
         return "reconciled";
@@ -325,6 +334,7 @@ export class ProviderJobs {
     job: JobRecord,
     subscriptionId: bigint,
     interval: number,
+    seedRound: number,
   ): Promise<{ request: ContainerRequest; poiJobId: Hex }> {
     let params: DiffusionRequest;
     try {
@@ -338,8 +348,7 @@ export class ProviderJobs {
       subscriptionId,
       interval,
     });
-    const [state] = (await this.#read("getInterval", [subscriptionId, interval])) as [{ seedRound: number }];
-    const seed = jobSeed(poiJobId, await this.#o.poi!.randomnessValue(Number(state.seedRound)));
+    const seed = jobSeed(poiJobId, await this.#o.poi!.randomnessValue(seedRound));
     const data = {
       ...params,
       jobId: poiJobId,
@@ -437,30 +446,20 @@ export class ProviderJobs {
     return (await this.#read("getSubscription", [subscriptionId])) as Subscription;
   }
 
-  async #slots(subscriptionId: bigint, interval: number): Promise<IntervalSlot[]> {
-    const [, , slots] = (await this.#read("getInterval", [subscriptionId, interval])) as [
-      unknown,
+  /** The interval's slots and the randomness round reserved at the request (the seed round of §6). */
+  async #interval(
+    subscriptionId: bigint,
+    interval: number,
+  ): Promise<{ slots: IntervalSlot[]; seedRound: number }> {
+    const [state, , slots] = (await this.#read("getInterval", [subscriptionId, interval])) as [
+      { seedRound: number },
       Hex,
       IntervalSlot[],
     ];
-    return slots;
+    return { slots, seedRound: Number(state.seedRound) };
   }
 
   /** Inline inputs travel in SubscriptionCreated, not in IntervalRequested (docs/contracts.md). */
-  async #inlineInputs(subscriptionId: bigint, atOrBefore: bigint): Promise<Hex> {
-    const logs = await this.#o.publicClient.getContractEvents({
-      address: this.#o.coordinator,
-      abi: this.#o.coordinatorAbi,
-      eventName: "SubscriptionCreated",
-      args: { subscriptionId },
-      fromBlock: 0n,
-      toBlock: atOrBefore,
-    });
-    const created = logs.at(-1) as { args?: { params?: { inputs?: Hex } } } | undefined;
-    const inputs = created?.args?.params?.inputs;
-    if (!inputs) throw new Error(`inputs of subscription ${subscriptionId} not found`);
-    return inputs;
-  }
 }
 
 const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;

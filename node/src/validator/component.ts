@@ -6,19 +6,16 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Address, Hex, LocalAccount } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Address, Hex } from "viem";
 // The diffusion runtime (onnxruntime) and the judge load only when the role starts: provider-only nodes and
 // `config check` never pay for them.
 import type { Pipeline } from "../../../containers/diffusion/src/index.ts";
 import type { Component, ComponentContext } from "../node.ts";
-import { loadWalletKey } from "../config/load.ts";
-import { closeChainClients, createChainClients, type ChainClients } from "../chain/client.ts";
-import { coordinatorAbi, proofOfInferenceAbi, protocolErrorAbis } from "../chain/abis.ts";
+import { coordinatorAbi, proofOfInferenceAbi } from "../chain/abis.ts";
 import { errorMessage } from "../chain/log.ts";
-import { TransactionSender } from "../chain/sender.ts";
-import { createProtocolWatcher, type ChainEvent, type ChainWatcher } from "../chain/watcher.ts";
-import { PoiFollowUp } from "../poi/followup.ts";
+import { createNodeWatcher, openNodeChain, type NodeChain } from "../chain/open.ts";
+import type { ChainEvent, ChainWatcher } from "../chain/watcher.ts";
+import { poiReads } from "../poi/reads.ts";
 import { Store } from "../store/sqlite.ts";
 
 export function validatorComponent(ctx: ComponentContext): Component | undefined {
@@ -30,7 +27,7 @@ export function validatorComponent(ctx: ComponentContext): Component | undefined
     return undefined;
   }
   const pipelines = new Map<string, Pipeline>();
-  let own: { clients: ChainClients; store: Store; watcher: ChainWatcher } | undefined;
+  let own: { chain: NodeChain; store: Store; watcher: ChainWatcher } | undefined;
   const pending = new Set<Promise<unknown>>();
   let closePipeline: ((p: Pipeline) => Promise<void> | void) | undefined;
 
@@ -50,60 +47,23 @@ export function validatorComponent(ctx: ComponentContext): Component | undefined
       }
 
       const parts = ctx.parts ?? {};
-      const key = await loadWalletKey(config.chain.wallet);
-      const account: LocalAccount = privateKeyToAccount(key);
-      let clients = parts.clients;
-      let sender = parts.sender;
-      let watcher = parts.watcher;
-      if (!clients || !sender || !watcher) {
+      let { account, clients, sender, watcher } = parts;
+      if (!account || !clients || !sender || !watcher) {
         // Validator alone: its own chain clients, sender, store and watcher.
-        clients = await createChainClients({
-          rpcUrl: config.chain.rpcUrl,
-          wsUrl: config.chain.wsUrl,
-          chainId: config.chain.chainId,
-          account,
-        });
-        if (!clients.walletClient) throw new Error("no wallet client");
-        sender = new TransactionSender({
-          publicClient: clients.publicClient,
-          walletClient: clients.walletClient,
-          logger: log.child({ part: "sender" }),
-          fees: {
-            maxFeePerGasGwei: config.chain.wallet.maxFeePerGasGwei,
-            priorityFeeGwei: config.chain.wallet.maxPriorityFeePerGasGwei,
-          },
-          errorAbis: protocolErrorAbis(),
-          replaceAfterMs: config.chain.wallet.replaceAfterMs,
-        });
+        const chain = await openNodeChain(config, log);
+        ({ account, clients, sender } = chain);
         mkdirSync(dirname(config.store.path), { recursive: true });
         const store = new Store(config.store.path);
-        watcher = createProtocolWatcher({
-          client: clients.publicClient,
-          wsClient: clients.wsClient,
-          coordinator: config.chain.contracts.coordinator as Address,
-          proofOfInference: config.chain.contracts.proofOfInference as Address,
-          store,
-          logger: log.child({ part: "watcher" }),
-          startBlock: config.chain.startBlock === undefined ? undefined : BigInt(config.chain.startBlock),
-          confirmations: config.chain.confirmations,
-          logRangeBlocks: config.chain.logRangeBlocks,
-          pollIntervalMs: config.chain.pollIntervalMs,
-        });
-        own = { clients, store, watcher };
+        watcher = createNodeWatcher(config, clients, store, log);
+        own = { chain, store, watcher };
       }
       const poiAddress = config.chain.contracts.proofOfInference as Address;
       const chainId = clients.chain.id;
-      const randomness =
-        parts.poiFollowUp ??
-        new PoiFollowUp({
-          publicClient: clients.publicClient,
-          sender,
-          proofOfInference: poiAddress,
-          abi: proofOfInferenceAbi(),
-          logger: log,
-          reveal: () => Promise.reject(new Error("a validator does not reveal")),
-          settled: () => {},
-        });
+      const reads = poiReads({
+        publicClient: clients.publicClient,
+        proofOfInference: poiAddress,
+        abi: proofOfInferenceAbi(),
+      });
       const j = new Judge({
         publicClient: clients.publicClient,
         sender,
@@ -115,7 +75,7 @@ export function validatorComponent(ctx: ComponentContext): Component | undefined
         poiAbi: proofOfInferenceAbi(),
         nodeRegistry: config.chain.contracts.nodeRegistry as Address,
         pipelines,
-        randomness,
+        reads,
         ...(config.validator.bands ? { bands: config.validator.bands } : {}),
         outputCheckProbability: config.validator.outputCheckProbability,
         logger: log,
@@ -157,7 +117,7 @@ export function validatorComponent(ctx: ComponentContext): Component | undefined
       for (const p of pipelines.values()) await Promise.resolve(closePipeline?.(p)).catch(() => {});
       pipelines.clear();
       if (own) {
-        await closeChainClients(own.clients);
+        await own.chain.close();
         own.store.close();
         own = undefined;
       }

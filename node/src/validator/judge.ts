@@ -34,7 +34,8 @@ import type { TransactionSender } from "../chain/sender.ts";
 import { errorMessage } from "../chain/log.ts";
 import type { Logger } from "../log.ts";
 import { containerIndex } from "../provider/jobs.ts";
-import { PoiPhase, type JobRef, type PoiFollowUp } from "../poi/followup.ts";
+import { PoiPhase, type JobRef, type PoiReads } from "../poi/reads.ts";
+import { inlineInputs } from "../chain/inputs.ts";
 import { signTensorRequest } from "../poi/tensor-auth.ts";
 import type { Bands } from "./bands.ts";
 import { verifyJobReveal } from "./pipeline.ts";
@@ -55,8 +56,8 @@ export interface JudgeOptions {
   nodeRegistry: Address;
   /** Pipelines by container id (the on-chain id is keccak256 of it, or of a pipeline "A,B" ending in it). */
   pipelines: ReadonlyMap<string, Pipeline>;
-  /** Reads randomness rounds (shared with the provider's follow-up). */
-  randomness: Pick<PoiFollowUp, "randomnessValue" | "state">;
+  /** Job states and randomness rounds. */
+  reads: PoiReads;
   bands?: Bands;
   logger: Logger;
   /** Tensor fetch timeout per request, ms (default 30,000). */
@@ -101,6 +102,8 @@ export class Judge {
   readonly #o: JudgeOptions;
   readonly #index: Map<Hex, string[]>;
   readonly #inFlight = new Map<Hex, Promise<Judgement | undefined>>();
+  /** Model directory digests: the files are hashed once per pipeline, not once per job. */
+  readonly #modelHashes = new Map<Pipeline, Promise<Hex>>();
 
   constructor(options: JudgeOptions) {
     this.#o = options;
@@ -121,7 +124,7 @@ export class Judge {
     const log = this.#o.logger.child({ poiKey: key });
     const committed = await this.#committed(key);
     const ref = await this.#refOf(key, committed);
-    const state = await this.#o.randomness.state(ref);
+    const state = await this.#o.reads.state(ref);
     if (
       state.phase !== PoiPhase.Revealed ||
       state.validator.toLowerCase() !== this.#o.account.address.toLowerCase()
@@ -148,12 +151,12 @@ export class Judge {
       ref.subscriptionId,
       ref.interval,
     ])) as [{ seedRound: number }];
-    const seed = jobSeed(poiJobId, await this.#o.randomness.randomnessValue(Number(interval.seedRound)));
+    const seed = jobSeed(poiJobId, await this.#o.reads.randomnessValue(Number(interval.seedRound)));
     const job: JobParams = { ...params, steps: committed.steps, seed };
 
     const tensors = await this.#fetchTensors(key, committed.node, revealed, committed.steps);
     const expectedParams = jobParamsHash({
-      modelHash: await modelDirectoryDigest(pipeline.dir),
+      modelHash: await this.#modelHash(pipeline),
       schedulerHash: schedulerHashOf(pipeline.scheduler),
       job,
       inputsHash: sub.inputsHash,
@@ -210,6 +213,15 @@ export class Judge {
       "verdict posted",
     );
     return { key, ref, verdict, quality, txHash: sent.hash };
+  }
+
+  #modelHash(pipeline: Pipeline): Promise<Hex> {
+    let h = this.#modelHashes.get(pipeline);
+    if (!h) {
+      h = modelDirectoryDigest(pipeline.dir);
+      this.#modelHashes.set(pipeline, h);
+    }
+    return h;
   }
 
   async #read(address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<unknown> {
@@ -290,17 +302,12 @@ export class Judge {
     });
     const fromRequest = (requested.at(-1) as unknown as { args: { inputs: Hex } } | undefined)?.args.inputs;
     if (fromRequest && fromRequest !== "0x") return fromRequest;
-    const created = await this.#o.publicClient.getContractEvents({
-      address: this.#o.coordinator,
-      abi: this.#o.coordinatorAbi,
-      eventName: "SubscriptionCreated",
-      args: { subscriptionId: ref.subscriptionId },
-      fromBlock: 0n,
+    return inlineInputs({
+      publicClient: this.#o.publicClient,
+      coordinator: this.#o.coordinator,
+      coordinatorAbi: this.#o.coordinatorAbi,
+      subscriptionId: ref.subscriptionId,
     });
-    const inline = (created.at(-1) as unknown as { args: { params: { inputs: Hex } } } | undefined)?.args
-      .params.inputs;
-    if (!inline) throw new Error(`inputs of subscription ${ref.subscriptionId} not found`);
-    return inline;
   }
 
   /** Fetches z and ε of every opened step and z_T from the provider's endpoint (signed requests). */

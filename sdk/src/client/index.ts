@@ -62,6 +62,7 @@ export {
   type WaitForDeliveryParams,
 } from "./results.ts";
 export {
+  POI_JOB_EVENTS,
   POI_PHASES,
   poiJobKey,
   submitDiffusionJob,

@@ -88,23 +88,8 @@ export async function getPoiJob(client: InfernetClient, ref: PoiJobRef) {
   return { ...job, phaseName: POI_PHASES[job.phase] ?? ("None" as PoiPhase) };
 }
 
-/** A decoded event of one PoI job. */
-export type PoiEvent = DecodedLog<typeof proofOfInferenceAbi> & {
-  eventName:
-    | "Committed"
-    | "Revealed"
-    | "ValidatorAssigned"
-    | "VerdictPosted"
-    | "VerdictTimedOut"
-    | "Disputed"
-    | "CommitteeAssigned"
-    | "CommitteeVote"
-    | "DisputeResolved"
-    | "JobPaid"
-    | "FraudSlashed";
-};
-
-const JOB_EVENTS = new Set<string>([
+/** The events of one PoI job, in protocol order (what a prover, a validator or a watcher of a job acts on). */
+export const POI_JOB_EVENTS = [
   "Committed",
   "Revealed",
   "ValidatorAssigned",
@@ -116,7 +101,14 @@ const JOB_EVENTS = new Set<string>([
   "DisputeResolved",
   "JobPaid",
   "FraudSlashed",
-]);
+] as const;
+
+/** A decoded event of one PoI job. */
+export type PoiEvent = DecodedLog<typeof proofOfInferenceAbi> & {
+  eventName: (typeof POI_JOB_EVENTS)[number];
+};
+
+const JOB_EVENTS = new Set<string>(POI_JOB_EVENTS);
 
 export interface WatchPoiJobParams {
   ref: PoiJobRef;
